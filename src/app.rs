@@ -1,0 +1,99 @@
+//! Building the service from its configuration and serving it: the startup seam used by
+//! `serve`, `demo` and the tests (bind port 0, read the address back).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::FromRef;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::ids::random_hex;
+use crate::store::{self, Store, StoreOptions};
+
+/// What handlers share; each handler extracts only the parts it uses.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub secret_key: Arc<SecretString>,
+}
+
+/// Bytes of the secret key generated at first start when the configuration has none.
+const GENERATED_SECRET_KEY_BYTES: usize = 32;
+
+/// Opens and migrates the database named by the configuration.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let options = StoreOptions { max_connections: config.database_max_connections, ..StoreOptions::default() };
+    let store = store::connect(&config.database_url, &options).await.context("cannot open the database")?;
+    store.migrate().await.context("cannot apply the database migrations")?;
+    Ok(store)
+}
+
+impl AppState {
+    /// Connects the store and settles the secret key (configured, else generated once and kept
+    /// in the database so that every instance uses the same).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        Self::with_store(config, store).await
+    }
+
+    pub async fn with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let secret_key = match &config.secret_key {
+            Some(key) => key.clone(),
+            None => {
+                let stored = store
+                    .secret_key(&random_hex(GENERATED_SECRET_KEY_BYTES))
+                    .await
+                    .context("cannot read the stored secret key")?;
+                SecretString::from(stored)
+            }
+        };
+        Ok(Self { store, config: Arc::new(config), secret_key: Arc::new(secret_key) })
+    }
+}
+
+/// Binds the configured address (port 0 allowed).
+pub async fn bind(listen: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = crate::http::router(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,5 @@
+//! The BigBlueButton API client: checksums, URL building, XML answers, one method per call.
+
+pub mod checksum;
+
+pub use checksum::{checksum, ChecksumAlgorithm};

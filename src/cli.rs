@@ -1,0 +1,179 @@
+//! The command line of DESIGN §2: parse, then dispatch to the subcommands.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, AppState};
+use crate::config::{self, Config, ConfigError};
+use crate::store;
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bbb-connector",
+    version,
+    about = "BigBlueButton rendezvous for Publik workflows (a Passerelle-compatible connector)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default when no subcommand is given).
+    Serve(ConfigArg),
+    /// Run the service on an embedded SQLite database with the built-in BBB simulator.
+    Demo {
+        /// Address and port to bind.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Run only the BBB API simulator.
+    SimulateBbb {
+        /// Address and port to bind.
+        #[arg(long)]
+        listen: SocketAddr,
+        /// The shared secret clients must sign with.
+        #[arg(long)]
+        secret: String,
+    },
+    /// Validate the configuration, connect to the database and call every BBB server.
+    Check(ConfigArg),
+    /// Apply the database migrations and exit.
+    Migrate(ConfigArg),
+    /// Delete the rendezvous older than the given age.
+    Purge {
+        /// Age as <number><s|m|h|d|w>, e.g. 90d.
+        #[arg(long, value_parser = parse_age)]
+        older_than: Duration,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArg {
+    /// Configuration file (default: $BBB_CONNECTOR_CONFIG, else ./bbb-connector.toml if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `<number><s|m|h|d|w>`, as DESIGN §2 says.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("{text:?} is not an age like 90d (a number followed by s, m, h, d or w)");
+    let unit_start = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+    let (number, unit) = text.split_at(unit_start);
+    if number.is_empty() || !matches!(unit, "s" | "m" | "h" | "d" | "w") {
+        return Err(invalid());
+    }
+    humantime::parse_duration(text).map_err(|_| invalid())
+}
+
+/// How a command failed: configuration mistakes exit 2, everything else 1.
+enum Failure {
+    Config(ConfigError),
+    Runtime(anyhow::Error),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Runtime(error)
+    }
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let outcome = match cli.command.unwrap_or(Command::Serve(ConfigArg { config: None })) {
+        Command::Serve(arg) => serve(&arg).await,
+        Command::Demo { .. } => not_available_yet("demo", "the HTTP API"),
+        Command::SimulateBbb { .. } => not_available_yet("simulate-bbb", "the BBB simulator"),
+        Command::Check(arg) => check(&arg).await,
+        Command::Migrate(arg) => migrate(&arg).await,
+        Command::Purge { older_than, config } => purge(&config, older_than).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(error)) => {
+            eprintln!("bbb-connector: {error}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(error)) => {
+            eprintln!("bbb-connector: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn not_available_yet(command: &str, what: &str) -> Result<(), Failure> {
+    Err(Failure::Runtime(anyhow::anyhow!("`{command}` is not available yet: it comes with {what}")))
+}
+
+fn load_config(arg: &ConfigArg) -> Result<Config, ConfigError> {
+    let path = config::locate(arg.config.as_deref());
+    Config::load(path.as_deref().map(Path::new))
+}
+
+async fn serve(arg: &ConfigArg) -> Result<(), Failure> {
+    let config = load_config(arg)?;
+    telemetry::init(config.log_format);
+    let database = store::redact_database_url(&config.database_url);
+    let listen = config.listen.clone();
+    let state = AppState::build(config).await?;
+    let (listener, addr) = app::bind(&listen).await?;
+    tracing::info!(%addr, %database, "bbb-connector listening on http://{addr}/ with database {database}");
+    app::serve(listener, state, app::shutdown_signal()).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+async fn migrate(arg: &ConfigArg) -> Result<(), Failure> {
+    let config = load_config(arg)?;
+    app::open_store(&config).await?;
+    println!("migrations applied to {}", store::redact_database_url(&config.database_url));
+    Ok(())
+}
+
+async fn check(arg: &ConfigArg) -> Result<(), Failure> {
+    let config = load_config(arg)?;
+    println!("configuration: ok ({} connector(s), {} api user(s))", config.connectors.len(), config.api_users.len());
+    let store = app::open_store(&config).await?;
+    store.ping().await.map_err(anyhow::Error::from)?;
+    println!("database: ok ({})", store::redact_database_url(&config.database_url));
+    Ok(())
+}
+
+async fn purge(arg: &ConfigArg, older_than: Duration) -> Result<(), Failure> {
+    let config = load_config(arg)?;
+    let age = chrono::Duration::from_std(older_than).map_err(|_| anyhow::anyhow!("age {older_than:?} is too large"))?;
+    let cutoff =
+        chrono::Utc::now().checked_sub_signed(age).ok_or_else(|| anyhow::anyhow!("age {older_than:?} is too large"))?;
+    let store = app::open_store(&config).await?;
+    let purged = store.purge_meetings_created_before(cutoff).await.map_err(anyhow::Error::from)?;
+    println!("purged {purged} rendezvous created before {}", cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_use_one_number_and_one_unit() {
+        assert_eq!(parse_age("90d").unwrap(), Duration::from_secs(90 * 86_400));
+        assert_eq!(parse_age("2w").unwrap(), Duration::from_secs(14 * 86_400));
+        assert_eq!(parse_age("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_age("5m").unwrap(), Duration::from_secs(300));
+        for bad in ["", "d", "90", "90y", "1h30m", "-1d", "9 0d"] {
+            assert!(parse_age(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

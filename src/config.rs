@@ -1,0 +1,359 @@
+//! The service configuration: TOML file plus `BBB_CONNECTOR_*` environment overrides (DESIGN
+//! §2–3), validated at load so a mistake stops the process with a message naming the key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::bbb::ChecksumAlgorithm;
+use crate::domain::Slug;
+
+/// Environment variable naming the configuration file when `--config` is absent.
+pub const CONFIG_ENV: &str = "BBB_CONNECTOR_CONFIG";
+/// The file looked up in the working directory when neither `--config` nor the variable is set.
+pub const DEFAULT_CONFIG_FILE: &str = "bbb-connector.toml";
+const ENV_PREFIX: &str = "BBB_CONNECTOR_";
+/// Top-level text settings that an environment variable may override, taken verbatim (a secret
+/// key of digits stays text).
+const ENV_TEXT_KEYS: [&str; 5] = ["listen", "database_url", "public_url", "secret_key", "log_format"];
+/// Top-level numeric settings that an environment variable may override.
+const ENV_NUMBER_KEYS: [&str; 1] = ["database_max_connections"];
+
+/// An access-list entry that opens a connector to callers without credentials.
+pub const ACCESS_ANONYMOUS: &str = "anonymous";
+/// An access-list entry that grants every configured api user.
+pub const ACCESS_ANY_API_USER: &str = "*";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default = "default_database_url")]
+    pub database_url: String,
+    #[serde(default = "default_max_connections")]
+    pub database_max_connections: u32,
+    #[serde(default)]
+    pub public_url: Option<Url>,
+    #[serde(default)]
+    pub secret_key: Option<SecretString>,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    #[serde(default)]
+    pub connectors: BTreeMap<String, ConnectorConfig>,
+    #[serde(default)]
+    pub api_users: Vec<ApiUser>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    #[serde(default)]
+    pub title: String,
+    pub bbb_url: String,
+    pub shared_secret: SecretString,
+    #[serde(default)]
+    pub checksum_algorithm: ChecksumAlgorithm,
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
+    #[serde(default = "default_cache_seconds")]
+    pub is_running_cache_seconds: u64,
+    #[serde(default = "default_agent_full_name")]
+    pub default_agent_full_name: String,
+    #[serde(default = "default_user_full_name")]
+    pub default_user_full_name: String,
+    #[serde(default)]
+    pub access: Vec<String>,
+}
+
+impl ConnectorConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds)
+    }
+
+    pub fn is_running_cache(&self) -> Duration {
+        Duration::from_secs(self.is_running_cache_seconds)
+    }
+
+    pub fn allows_anonymous(&self) -> bool {
+        self.access.iter().any(|entry| entry == ACCESS_ANONYMOUS)
+    }
+
+    pub fn allows_api_user(&self, name: &str) -> bool {
+        self.access.iter().any(|entry| entry == ACCESS_ANY_API_USER || entry == name)
+    }
+}
+
+/// A caller identity of the `[[api_users]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ApiUser {
+    /// Publik signed URLs; `name` is the expected `orig`.
+    Signature { name: String, key: SecretString },
+    /// `?apikey=KEY`.
+    Apikey { name: String, key: SecretString },
+    /// HTTP Basic.
+    Basic { name: String, username: String, password: SecretString },
+}
+
+impl ApiUser {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Signature { name, .. } | Self::Apikey { name, .. } | Self::Basic { name, .. } => name,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+fn default_database_url() -> String {
+    "sqlite://bbb-connector.db".to_owned()
+}
+fn default_max_connections() -> u32 {
+    10
+}
+fn default_timeout_seconds() -> u64 {
+    10
+}
+fn default_cache_seconds() -> u64 {
+    3
+}
+fn default_agent_full_name() -> String {
+    "Agent".to_owned()
+}
+fn default_user_full_name() -> String {
+    "Usager".to_owned()
+}
+
+/// A configuration mistake: the key it concerns and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {key}: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { key: key.into(), problem: problem.into() }
+    }
+}
+
+/// The file to read: `--config`, else `$BBB_CONNECTOR_CONFIG`, else `./bbb-connector.toml` if it
+/// exists, else none (built-in defaults).
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_owned());
+    }
+    if let Some(path) = std::env::var_os(CONFIG_ENV).filter(|value| !value.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let local = PathBuf::from(DEFAULT_CONFIG_FILE);
+    local.is_file().then_some(local)
+}
+
+impl Config {
+    /// Loads `path` (if any), applies the environment overrides, and validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            if !path.is_file() {
+                return Err(ConfigError::new("--config", format!("file {} not found", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let texts: BTreeMap<&str, String> = ENV_TEXT_KEYS
+            .into_iter()
+            .filter_map(|key| {
+                std::env::var(format!("{ENV_PREFIX}{}", key.to_uppercase())).ok().map(|value| (key, value))
+            })
+            .collect();
+        figment = figment.merge(Serialized::defaults(texts)).merge(Env::prefixed(ENV_PREFIX).only(&ENV_NUMBER_KEYS));
+        Self::from_figment(figment)
+    }
+
+    /// Parses a TOML document (no environment): for tests and `config.example.toml`.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::new().merge(Toml::string(text)))
+    }
+
+    /// The built-in defaults, optionally with a few fields set (used by `demo`).
+    pub fn defaults() -> Self {
+        Self::from_figment(Figment::from(Serialized::defaults(serde_json::json!({}))))
+            .expect("the built-in defaults are valid")
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(figment_error)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        validate_database_url(&self.database_url)?;
+        if let Some(url) = &self.public_url {
+            validate_public_url(url)?;
+        }
+        if self.secret_key.as_ref().is_some_and(|key| key.expose_secret().is_empty()) {
+            return Err(ConfigError::new("secret_key", "must not be empty (remove it to have one generated)"));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::new("database_max_connections", "must be at least 1"));
+        }
+        self.validate_api_users()?;
+        for (slug, connector) in &self.connectors {
+            self.validate_connector(slug, connector)?;
+        }
+        Ok(())
+    }
+
+    fn validate_api_users(&self) -> Result<(), ConfigError> {
+        let mut seen = HashSet::new();
+        for (index, user) in self.api_users.iter().enumerate() {
+            let key = format!("api_users[{index}]");
+            if user.name().is_empty() || matches!(user.name(), ACCESS_ANONYMOUS | ACCESS_ANY_API_USER) {
+                return Err(ConfigError::new(
+                    format!("{key}.name"),
+                    "must be a non-empty name other than \"anonymous\" and \"*\"",
+                ));
+            }
+            if !seen.insert(user.name()) {
+                return Err(ConfigError::new(
+                    format!("{key}.name"),
+                    format!("api user {:?} is defined twice", user.name()),
+                ));
+            }
+            let secret_empty = match user {
+                ApiUser::Signature { key, .. } | ApiUser::Apikey { key, .. } => key.expose_secret().is_empty(),
+                ApiUser::Basic { password, username, .. } => password.expose_secret().is_empty() || username.is_empty(),
+            };
+            if secret_empty {
+                return Err(ConfigError::new(key, "credentials must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_connector(&self, slug: &str, connector: &ConnectorConfig) -> Result<(), ConfigError> {
+        let key = |field: &str| format!("connectors.{slug}.{field}");
+        slug.parse::<Slug>().map_err(|err| ConfigError::new(format!("connectors.{slug}"), err.to_string()))?;
+        validate_bbb_url(&connector.bbb_url).map_err(|problem| ConfigError::new(key("bbb_url"), problem))?;
+        if connector.shared_secret.expose_secret().is_empty() {
+            return Err(ConfigError::new(key("shared_secret"), "must not be empty"));
+        }
+        if connector.timeout_seconds == 0 {
+            return Err(ConfigError::new(key("timeout_seconds"), "must be at least 1"));
+        }
+        for entry in &connector.access {
+            let known = entry == ACCESS_ANONYMOUS
+                || entry == ACCESS_ANY_API_USER
+                || self.api_users.iter().any(|user| user.name() == entry);
+            if !known {
+                return Err(ConfigError::new(key("access"), format!("names unknown api user {entry:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn api_user(&self, name: &str) -> Option<&ApiUser> {
+        self.api_users.iter().find(|user| user.name() == name)
+    }
+}
+
+fn validate_database_url(raw: &str) -> Result<(), ConfigError> {
+    let supported = ["sqlite:", "postgres://", "postgresql://"];
+    if !supported.iter().any(|prefix| raw.starts_with(prefix)) {
+        return Err(ConfigError::new("database_url", "must start with sqlite:, postgres:// or postgresql://"));
+    }
+    if !raw.starts_with("sqlite:") {
+        Url::parse(raw).map_err(|err| ConfigError::new("database_url", format!("malformed URL: {err}")))?;
+    }
+    Ok(())
+}
+
+fn validate_bbb_url(raw: &str) -> Result<(), String> {
+    let url = Url::parse(raw.trim()).map_err(|err| format!("malformed URL: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must be an http:// or https:// URL".to_owned());
+    }
+    Ok(())
+}
+
+fn validate_public_url(url: &Url) -> Result<(), ConfigError> {
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(ConfigError::new("public_url", "must be an http:// or https:// URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new("public_url", "must not have a query string or fragment"));
+    }
+    Ok(())
+}
+
+/// Turns figment's error into one line naming the key, never echoing a value.
+fn figment_error(error: figment::Error) -> ConfigError {
+    use figment::error::Kind;
+    let mut path = error.path.clone();
+    let problem = match &error.kind {
+        Kind::UnknownField(field, _) => {
+            push_unless_last(&mut path, field);
+            "unknown key".to_owned()
+        }
+        Kind::MissingField(field) => {
+            push_unless_last(&mut path, field);
+            "missing required key".to_owned()
+        }
+        Kind::UnknownVariant(found, expected) => {
+            format!("unknown value {found:?} (expected one of {})", expected.join(", "))
+        }
+        Kind::InvalidType(found, expected) => format!("invalid type: found {found}, expected {expected}"),
+        Kind::InvalidValue(_, expected) => format!("invalid value, expected {expected}"),
+        Kind::Message(message) => message.clone(),
+        other => other.to_string(),
+    };
+    ConfigError::new(key_of(&path), problem)
+}
+
+/// `api_users.0.kind` -> `api_users[0].kind`, as the TOML author would locate it.
+fn key_of(path: &[String]) -> String {
+    let mut key = String::new();
+    for part in path {
+        if part.bytes().all(|b| b.is_ascii_digit()) && !key.is_empty() {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+    }
+    if key.is_empty() {
+        "configuration file".to_owned()
+    } else {
+        key
+    }
+}
+
+fn push_unless_last(path: &mut Vec<String>, field: &str) {
+    if path.last().map(String::as_str) != Some(field) {
+        path.push(field.to_owned());
+    }
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,136 @@
+//! Unit tests of configuration loading: defaults, the example file, and every refusal.
+
+use super::*;
+
+const MINIMAL_CONNECTOR: &str = r#"
+[connectors.visio]
+bbb_url = "https://bbb.example.org/bigbluebutton/"
+shared_secret = "s3cr3t"
+"#;
+
+fn refusal(text: &str) -> ConfigError {
+    Config::from_toml(text).expect_err("this configuration must be refused")
+}
+
+#[test]
+fn the_example_configuration_parses() {
+    let text = include_str!("../config.example.toml");
+
+    let config = Config::from_toml(text).expect("config.example.toml must be valid");
+
+    assert!(!config.connectors.is_empty());
+    assert_eq!(config.api_users.len(), 3);
+}
+
+#[test]
+fn an_empty_file_gives_the_built_in_defaults() {
+    let config = Config::from_toml("").unwrap();
+
+    assert_eq!(config.listen, "127.0.0.1:8080");
+    assert_eq!(config.database_url, "sqlite://bbb-connector.db");
+    assert_eq!(config.log_format, LogFormat::Text);
+    assert!(config.secret_key.is_none());
+    assert!(config.connectors.is_empty());
+}
+
+#[test]
+fn connector_defaults_follow_the_design() {
+    let config = Config::from_toml(MINIMAL_CONNECTOR).unwrap();
+    let connector = &config.connectors["visio"];
+
+    assert_eq!(connector.checksum_algorithm, ChecksumAlgorithm::Sha256);
+    assert_eq!(connector.timeout_seconds, 10);
+    assert_eq!(connector.is_running_cache_seconds, 3);
+    assert_eq!(connector.default_agent_full_name, "Agent");
+    assert_eq!(connector.default_user_full_name, "Usager");
+    assert!(connector.access.is_empty());
+}
+
+#[test]
+fn mistakes_are_refused_with_the_key_named() {
+    let cases = [
+        ("lisen = \"127.0.0.1:1\"", "lisen", "unknown key"),
+        (&format!("{MINIMAL_CONNECTOR}colour = \"blue\""), "connectors.visio.colour", "unknown key"),
+        ("[connectors.visio]\nbbb_url = \"https://bbb/\"", "connectors.visio.shared_secret", "missing"),
+        (
+            &MINIMAL_CONNECTOR.replace("https://bbb.example.org/bigbluebutton/", "not a url"),
+            "connectors.visio.bbb_url",
+            "",
+        ),
+        (&format!("{MINIMAL_CONNECTOR}checksum_algorithm = \"md5\""), "connectors.visio.checksum_algorithm", "md5"),
+        ("[[api_users]]\nname = \"x\"\nkind = \"oauth\"\nkey = \"k\"", "api_users[0].kind", "oauth"),
+        (&format!("{MINIMAL_CONNECTOR}access = [\"wcs\"]"), "connectors.visio.access", "wcs"),
+        ("public_url = \"ftp://example.org/\"", "public_url", "http"),
+        ("public_url = \"not a url\"", "public_url", ""),
+        ("database_url = \"mysql://localhost/db\"", "database_url", "sqlite"),
+        ("log_format = \"xml\"", "log_format", "xml"),
+        (&MINIMAL_CONNECTOR.replace("[connectors.visio]", "[connectors.Visio]"), "connectors.Visio", "slug"),
+    ];
+
+    for (text, key, problem_part) in cases {
+        let error = refusal(text);
+
+        assert_eq!(error.key, key, "{text:?}");
+        assert!(
+            error.problem.contains(problem_part),
+            "{text:?}: problem {:?} should mention {problem_part:?}",
+            error.problem
+        );
+    }
+}
+
+#[test]
+fn a_duplicate_api_user_is_refused() {
+    let text = "[[api_users]]\nname = \"a\"\nkind = \"apikey\"\nkey = \"1\"\n[[api_users]]\nname = \"a\"\nkind = \"apikey\"\nkey = \"2\"";
+
+    assert_eq!(refusal(text).key, "api_users[1].name");
+}
+
+#[test]
+fn access_lists_resolve_anonymous_star_and_names() {
+    let text = format!("{MINIMAL_CONNECTOR}access = [\"wcs\", \"anonymous\"]\n[[api_users]]\nname = \"wcs\"\nkind = \"signature\"\nkey = \"k\"");
+    let config = Config::from_toml(&text).unwrap();
+    let connector = &config.connectors["visio"];
+
+    assert!(connector.allows_anonymous());
+    assert!(connector.allows_api_user("wcs"));
+    assert!(!connector.allows_api_user("ops"));
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let text = format!("secret_key = \"top-secret-key\"\n{MINIMAL_CONNECTOR}\n[[api_users]]\nname = \"ops\"\nkind = \"basic\"\nusername = \"u\"\npassword = \"basic-password\"");
+    let config = Config::from_toml(&text).unwrap();
+
+    let debug = format!("{config:?}");
+
+    for secret in ["top-secret-key", "s3cr3t", "basic-password"] {
+        assert!(!debug.contains(secret), "{secret} leaked in {debug}");
+    }
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
+fn environment_overrides_top_level_scalars() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("custom.toml", "listen = \"127.0.0.1:9000\"\ndatabase_max_connections = 3")?;
+        jail.set_env("BBB_CONNECTOR_LISTEN", "127.0.0.1:9100");
+        jail.set_env("BBB_CONNECTOR_SECRET_KEY", "12345");
+        jail.set_env("BBB_CONNECTOR_DATABASE_MAX_CONNECTIONS", "7");
+        jail.set_env("BBB_CONNECTOR_CONFIG", "custom.toml");
+
+        let config = Config::load(locate(None).as_deref()).map_err(|e| e.to_string())?;
+
+        assert_eq!(config.listen, "127.0.0.1:9100");
+        assert_eq!(config.secret_key.as_ref().map(|k| k.expose_secret().to_owned()).as_deref(), Some("12345"));
+        assert_eq!(config.database_max_connections, 7);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error() {
+    let error = Config::load(Some(Path::new("/nonexistent/bbb-connector.toml"))).unwrap_err();
+
+    assert_eq!(error.key, "--config");
+}

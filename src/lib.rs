@@ -1,0 +1,13 @@
+//! bbb-connector: a Passerelle-compatible BigBlueButton rendezvous service.
+
+pub mod app;
+pub mod bbb;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod simulator;
+pub mod store;
+pub mod telemetry;
+#[doc(hidden)]
+pub mod testing;

@@ -1,0 +1,265 @@
+//! The storage conformance suite: one function per behaviour, run against SQLite and
+//! PostgreSQL alike so that the backends cannot drift.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+
+use super::{truncate_to_micros, Store};
+use crate::domain::{Guid, JoinKey, MeetingRequest, NewMeeting};
+use crate::testing::{Backend, TestDatabase};
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + seconds, 123_456_000).single().expect("valid timestamp")
+}
+
+fn request(idempotent_id: &str) -> MeetingRequest {
+    MeetingRequest {
+        name: "Réunion 🎥 « RDV »".to_owned(),
+        idempotent_id: idempotent_id.to_owned(),
+        create_parameters: [
+            ("record".to_owned(), "true".to_owned()),
+            ("welcome".to_owned(), "Bonjour & bienvenue".to_owned()),
+        ]
+        .into(),
+        join_user_parameters: [("userdata-bbb_skip_check_audio".to_owned(), "true".to_owned())].into(),
+        join_agent_parameters: Default::default(),
+        user_full_name: Some("Zoé Usager".to_owned()),
+        agent_full_name: None,
+        metadata: json!({"appointment": {"at": "2024-01-15T10:30:00Z", "labels": ["a", "ü"]}, "n": 1.5})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn new_meeting(slug: &str, idempotent_id: &str, created: DateTime<Utc>) -> NewMeeting {
+    NewMeeting {
+        slug: slug.to_owned(),
+        guid: Guid::new_random(),
+        request: request(idempotent_id),
+        agent_key: JoinKey::generate(),
+        user_key: JoinKey::generate(),
+        attendee_pw: "attendee-pw".to_owned(),
+        moderator_pw: "moderator-pw".to_owned(),
+        created,
+    }
+}
+
+async fn every_field_round_trips(store: Arc<dyn Store>) {
+    let new = new_meeting("visio", "10", at(0));
+
+    let created = store.get_or_create_meeting(&new).await.unwrap();
+    let found = store.find_meeting(new.guid).await.unwrap().expect("stored");
+
+    assert!(created.created);
+    assert_eq!(found, created.meeting);
+    assert_eq!(found.slug, "visio");
+    assert_eq!(found.guid, new.guid);
+    assert_eq!(found.request, new.request);
+    assert_eq!(found.agent_key, new.agent_key);
+    assert_eq!(found.user_key, new.user_key);
+    assert_eq!((found.attendee_pw.as_str(), found.moderator_pw.as_str()), ("attendee-pw", "moderator-pw"));
+    assert_eq!((found.created, found.updated), (at(0), at(0)));
+    assert!(!found.running);
+    assert_eq!((found.last_time_running, found.last_checked, found.join_followed_at), (None, None, None));
+    assert_eq!(found.bbb_create_answer, None);
+}
+
+async fn state_updates_round_trip(store: Arc<dyn Store>) {
+    let new = new_meeting("visio", "11", at(0));
+    store.get_or_create_meeting(&new).await.unwrap();
+    let answer = json!({"create_time": 1718000000000_i64, "voice_bridge": "71542", "has_user_joined": false});
+
+    store.record_create_answer(new.guid, &answer, at(1)).await.unwrap();
+    store.record_join_followed(new.guid, at(2)).await.unwrap();
+    store.record_running_state(new.guid, true, at(3)).await.unwrap();
+    store.record_running_state(new.guid, false, at(4)).await.unwrap();
+    let found = store.find_meeting(new.guid).await.unwrap().unwrap();
+
+    assert_eq!(found.bbb_create_answer, Some(answer));
+    assert_eq!(found.join_followed_at, Some(at(2)));
+    assert!(!found.running);
+    assert_eq!(found.last_time_running, Some(at(3)));
+    assert_eq!(found.last_checked, Some(at(4)));
+    assert_eq!(found.updated, at(4));
+}
+
+async fn timestamps_are_kept_to_the_microsecond_in_utc(store: Arc<dyn Store>) {
+    let precise = Utc.timestamp_opt(1_700_000_000, 123_456_789).single().unwrap();
+    let new = new_meeting("visio", "12", truncate_to_micros(precise));
+
+    store.get_or_create_meeting(&new).await.unwrap();
+    let found = store.find_meeting(new.guid).await.unwrap().unwrap();
+
+    assert_eq!(found.created, truncate_to_micros(precise));
+    assert_eq!(found.created.timestamp_subsec_micros(), 123_456);
+}
+
+async fn get_or_create_returns_the_first_row_on_replay(store: Arc<dyn Store>) {
+    let first = new_meeting("visio", "20", at(0));
+    let mut replay = new_meeting("visio", "20", at(5));
+    replay.request.name = "another name".to_owned();
+
+    let created = store.get_or_create_meeting(&first).await.unwrap();
+    let replayed = store.get_or_create_meeting(&replay).await.unwrap();
+
+    assert!(created.created);
+    assert!(!replayed.created);
+    assert_eq!(replayed.meeting, created.meeting);
+    assert_eq!(replayed.meeting.request.name, first.request.name);
+    assert!(store.find_meeting(replay.guid).await.unwrap().is_none());
+}
+
+async fn the_same_idempotent_id_under_two_slugs_makes_two_rows(store: Arc<dyn Store>) {
+    let visio = store.get_or_create_meeting(&new_meeting("visio", "30", at(0))).await.unwrap();
+    let other = store.get_or_create_meeting(&new_meeting("other", "30", at(0))).await.unwrap();
+
+    assert!(visio.created && other.created);
+    assert_ne!(visio.meeting.guid, other.meeting.guid);
+}
+
+async fn concurrent_creates_on_pools(stores: Vec<Arc<dyn Store>>) {
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let store = Arc::clone(&stores[i % stores.len()]);
+            tokio::spawn(async move { store.get_or_create_meeting(&new_meeting("visio", "race", at(0))).await })
+        })
+        .collect();
+    let mut guids = HashSet::new();
+    let mut creations = 0;
+    for task in tasks {
+        let outcome = task.await.unwrap().expect("every concurrent caller succeeds");
+        guids.insert(outcome.meeting.guid);
+        creations += usize::from(outcome.created);
+    }
+
+    assert_eq!(guids.len(), 1, "every caller sees the same guid");
+    assert_eq!(creations, 1, "exactly one caller inserted the row");
+}
+
+async fn a_hundred_concurrent_creates_make_one_row(store: Arc<dyn Store>) {
+    concurrent_creates_on_pools(vec![store]).await;
+}
+
+async fn an_unknown_guid_is_none(store: Arc<dyn Store>) {
+    assert!(store.find_meeting(Guid::new_random()).await.unwrap().is_none());
+}
+
+async fn a_nonce_is_accepted_once(store: Arc<dyn Store>) {
+    assert!(store.remember_nonce("n-1", at(60), at(0)).await.unwrap());
+    assert!(!store.remember_nonce("n-1", at(60), at(1)).await.unwrap());
+    assert!(store.remember_nonce("n-2", at(60), at(1)).await.unwrap());
+}
+
+async fn an_expired_nonce_is_forgotten(store: Arc<dyn Store>) {
+    assert!(store.remember_nonce("n-old", at(60), at(0)).await.unwrap());
+
+    assert!(store.remember_nonce("n-old", at(200), at(61)).await.unwrap());
+}
+
+async fn purge_deletes_strictly_older_rows(store: Arc<dyn Store>) {
+    let old = new_meeting("visio", "old", at(-100));
+    let boundary = new_meeting("visio", "boundary", at(0));
+    let young = new_meeting("visio", "young", at(100));
+    for new in [&old, &boundary, &young] {
+        store.get_or_create_meeting(new).await.unwrap();
+    }
+
+    let purged = store.purge_meetings_created_before(at(0)).await.unwrap();
+
+    assert_eq!(purged, 1);
+    assert!(store.find_meeting(old.guid).await.unwrap().is_none());
+    assert!(store.find_meeting(boundary.guid).await.unwrap().is_some());
+    assert!(store.find_meeting(young.guid).await.unwrap().is_some());
+    assert_eq!(store.purge_meetings_created_before(at(0) - Duration::days(1)).await.unwrap(), 0);
+}
+
+async fn the_first_secret_key_stored_wins(store: Arc<dyn Store>) {
+    let first = store.secret_key("first-candidate").await.unwrap();
+    let second = store.secret_key("second-candidate").await.unwrap();
+
+    assert_eq!(first, "first-candidate");
+    assert_eq!(second, "first-candidate");
+}
+
+async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+}
+
+async fn migrations_can_be_applied_twice(store: Arc<dyn Store>) {
+    store.migrate().await.unwrap();
+}
+
+/// Two pools on one database: two service instances.
+async fn two_instances_race_to_one_row(db: &TestDatabase) {
+    concurrent_creates_on_pools(vec![db.store().await, db.store().await]).await;
+}
+
+async fn a_nonce_is_refused_on_another_instance(db: &TestDatabase) {
+    let (first, second) = (db.store().await, db.store().await);
+
+    assert!(first.remember_nonce("shared", at(60), at(0)).await.unwrap());
+    assert!(!second.remember_nonce("shared", at(60), at(1)).await.unwrap());
+}
+
+async fn instances_starting_together_agree_on_the_secret_key(db: &TestDatabase) {
+    let (first, second) = (db.store().await, db.store().await);
+
+    let (a, b) = tokio::join!(first.secret_key("candidate-a"), second.secret_key("candidate-b"));
+
+    assert_eq!(a.unwrap(), b.unwrap());
+}
+
+macro_rules! conformance_suite {
+    (single: [$($single:ident),* $(,)?], shared: [$($shared:ident),* $(,)?]) => {
+        macro_rules! backend_tests {
+            ($module:ident, $backend:expr) => {
+                mod $module {
+                    use super::*;
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $single() {
+                            let Some(db) = TestDatabase::new($backend).await else { return };
+                            super::$single(db.store().await).await;
+                        }
+                    )*
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $shared() {
+                            let Some(db) = TestDatabase::new($backend).await else { return };
+                            super::$shared(&db).await;
+                        }
+                    )*
+                }
+            };
+        }
+        backend_tests!(sqlite, Backend::Sqlite);
+        backend_tests!(postgres, Backend::Postgres);
+    };
+}
+
+conformance_suite!(
+    single: [
+        every_field_round_trips,
+        state_updates_round_trip,
+        timestamps_are_kept_to_the_microsecond_in_utc,
+        get_or_create_returns_the_first_row_on_replay,
+        the_same_idempotent_id_under_two_slugs_makes_two_rows,
+        a_hundred_concurrent_creates_make_one_row,
+        an_unknown_guid_is_none,
+        a_nonce_is_accepted_once,
+        an_expired_nonce_is_forgotten,
+        purge_deletes_strictly_older_rows,
+        the_first_secret_key_stored_wins,
+        ping_answers,
+        migrations_can_be_applied_twice,
+    ],
+    shared: [
+        two_instances_race_to_one_row,
+        a_nonce_is_refused_on_another_instance,
+        instances_starting_together_agree_on_the_secret_key,
+    ]
+);

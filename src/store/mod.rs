@@ -1,0 +1,162 @@
+//! Durable storage: one `Store` trait of business operations (one unit of work each), with a
+//! SQLite and a PostgreSQL implementation picked by the URL scheme.
+
+mod postgres;
+mod record;
+mod sqlite;
+
+#[cfg(test)]
+pub mod conformance;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::domain::{Guid, Meeting, NewMeeting};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write.
+    #[error("conflicting row: {0}")]
+    Conflict(String),
+    /// The database could not be reached or did not answer in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Db(#[source] sqlx::Error),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_owned()),
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable(error.to_string())
+            }
+            _ => Self::Db(error),
+        }
+    }
+}
+
+/// What a get-or-create found.
+#[derive(Debug, Clone)]
+pub struct GetOrCreate {
+    pub meeting: Meeting,
+    /// True when this call inserted the row.
+    pub created: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the pending migrations of this backend.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Inserts the rendezvous unless (slug, idempotent_id) exists; returns the stored row.
+    /// Race-free: concurrent callers, on any instance, all get the same row.
+    async fn get_or_create_meeting(&self, new: &NewMeeting) -> Result<GetOrCreate, StoreError>;
+
+    async fn find_meeting(&self, guid: Guid) -> Result<Option<Meeting>, StoreError>;
+
+    /// Stores BBB's last `create` answer (the `bbb_meeting_info` object).
+    async fn record_create_answer(&self, guid: Guid, answer: &Value, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Stores what BBB said of the meeting at `checked_at`; `last_time_running` moves only
+    /// when it is running.
+    async fn record_running_state(
+        &self,
+        guid: Guid,
+        running: bool,
+        checked_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Notes that a join link of the rendezvous was followed.
+    async fn record_join_followed(&self, guid: Guid, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Remembers a signature nonce until `expires_at`; false when it is already known (a replay).
+    /// Forgets the nonces expired at `now`.
+    async fn remember_nonce(
+        &self,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the rendezvous created before `cutoff`; returns how many.
+    async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Keeps `candidate` as the service secret key unless one is stored; returns the stored one,
+    /// so instances starting together agree.
+    async fn secret_key(&self, candidate: &str) -> Result<String, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Connection settings that do not come from the URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens the backend named by the URL scheme (`sqlite:` or `postgres://`).
+pub async fn connect(database_url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::connect(database_url, options).await?)
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Arc::new(PostgresStore::connect(database_url, options).await?)
+    } else {
+        return Err(StoreError::Unavailable(format!("unsupported database URL {}", redact_database_url(database_url))));
+    };
+    Ok(store)
+}
+
+/// The URL with its password replaced, fit for logs and error messages.
+pub fn redact_database_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            // set_password only fails for URLs that cannot have one, which this one has.
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => raw.split('@').next_back().map(|rest| format!("…@{rest}")).unwrap_or_default(),
+    }
+}
+
+/// Drops sub-microsecond precision, which PostgreSQL does not keep, so that every backend
+/// gives back exactly what it was given.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_redacted() {
+        assert_eq!(redact_database_url("postgres://app:hunter2@db:5432/bbb"), "postgres://app:***@db:5432/bbb");
+        assert_eq!(redact_database_url("postgres://db/bbb"), "postgres://db/bbb");
+        assert!(!redact_database_url("postgres://app:hun ter2@db/bbb").contains("hun"));
+    }
+}

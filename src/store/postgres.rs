@@ -1,0 +1,206 @@
+//! The PostgreSQL backend: for production and for several instances sharing one database.
+//! Statements are kept in the same order as in `sqlite.rs`.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
+
+use super::record::{MeetingRecord, NewMeetingJson};
+use super::{redact_database_url, GetOrCreate, Store, StoreError, StoreOptions};
+use crate::domain::{Guid, Meeting, NewMeeting};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+const MEETING_COLUMNS: &str = "guid, slug, idempotent_id, name, create_parameters::text as create_parameters, \
+    join_user_parameters::text as join_user_parameters, join_agent_parameters::text as join_agent_parameters, \
+    user_full_name, agent_full_name, metadata::text as metadata, agent_key, user_key, attendee_pw, moderator_pw, \
+    running, last_time_running, last_checked, join_followed_at, bbb_create_answer::text as bbb_create_answer, created, updated";
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(database_url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let unavailable =
+            |err: sqlx::Error| StoreError::Unavailable(format!("{}: {err}", redact_database_url(database_url)));
+        let statement_timeout = format!("{}ms", options.statement_timeout.as_millis());
+        let connect_options = PgConnectOptions::from_str(database_url)
+            .map_err(unavailable)?
+            .options([("statement_timeout", statement_timeout.as_str())]);
+        // One direct connection first: a pool would hide "connection refused" behind a timeout.
+        PgConnection::connect_with(&connect_options).await.map_err(unavailable)?.close().await.map_err(unavailable)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_lazy_with(connect_options);
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn select_meeting(&self, condition: &str, binds: &[&str]) -> Result<Option<Meeting>, StoreError> {
+        let sql = format!("select {MEETING_COLUMNS} from meetings where {condition}");
+        let mut query = sqlx::query(&sql);
+        for value in binds {
+            query = query.bind(*value);
+        }
+        let row = query.fetch_optional(&self.pool).await?;
+        row.map(|row| record_of(&row).and_then(Meeting::try_from)).transpose()
+    }
+}
+
+fn record_of(row: &PgRow) -> Result<MeetingRecord, StoreError> {
+    Ok(MeetingRecord {
+        guid: row.try_get("guid")?,
+        slug: row.try_get("slug")?,
+        idempotent_id: row.try_get("idempotent_id")?,
+        name: row.try_get("name")?,
+        create_parameters: row.try_get("create_parameters")?,
+        join_user_parameters: row.try_get("join_user_parameters")?,
+        join_agent_parameters: row.try_get("join_agent_parameters")?,
+        user_full_name: row.try_get("user_full_name")?,
+        agent_full_name: row.try_get("agent_full_name")?,
+        metadata: row.try_get("metadata")?,
+        agent_key: row.try_get("agent_key")?,
+        user_key: row.try_get("user_key")?,
+        attendee_pw: row.try_get("attendee_pw")?,
+        moderator_pw: row.try_get("moderator_pw")?,
+        running: row.try_get("running")?,
+        last_time_running: row.try_get("last_time_running")?,
+        last_checked: row.try_get("last_checked")?,
+        join_followed_at: row.try_get("join_followed_at")?,
+        bbb_create_answer: row.try_get("bbb_create_answer")?,
+        created: row.try_get("created")?,
+        updated: row.try_get("updated")?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(|err| StoreError::Unavailable(format!("migration failed: {err}")))
+    }
+
+    async fn get_or_create_meeting(&self, new: &NewMeeting) -> Result<GetOrCreate, StoreError> {
+        let json = NewMeetingJson::of(new);
+        let request = &new.request;
+        let inserted = sqlx::query(
+            "insert into meetings (guid, slug, idempotent_id, name, create_parameters, join_user_parameters, \
+             join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, user_key, attendee_pw, \
+             moderator_pw, created, updated) \
+             values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $15) \
+             on conflict (slug, idempotent_id) do nothing",
+        )
+        .bind(new.guid.to_string())
+        .bind(&new.slug)
+        .bind(&request.idempotent_id)
+        .bind(&request.name)
+        .bind(&json.create_parameters)
+        .bind(&json.join_user_parameters)
+        .bind(&json.join_agent_parameters)
+        .bind(&request.user_full_name)
+        .bind(&request.agent_full_name)
+        .bind(&json.metadata)
+        .bind(new.agent_key.as_str())
+        .bind(new.user_key.as_str())
+        .bind(&new.attendee_pw)
+        .bind(&new.moderator_pw)
+        .bind(new.created)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let meeting = self
+            .select_meeting("slug = $1 and idempotent_id = $2", &[&new.slug, &request.idempotent_id])
+            .await?
+            .ok_or_else(|| StoreError::Conflict("rendezvous vanished right after its creation".to_owned()))?;
+        Ok(GetOrCreate { meeting, created: inserted })
+    }
+
+    async fn find_meeting(&self, guid: Guid) -> Result<Option<Meeting>, StoreError> {
+        self.select_meeting("guid = $1", &[&guid.to_string()]).await
+    }
+
+    async fn record_create_answer(&self, guid: Guid, answer: &Value, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("update meetings set bbb_create_answer = $2::jsonb, updated = $3 where guid = $1")
+            .bind(guid.to_string())
+            .bind(answer.to_string())
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_running_state(
+        &self,
+        guid: Guid,
+        running: bool,
+        checked_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update meetings set running = $2, last_checked = $3, \
+             last_time_running = case when $2 then $3 else last_time_running end, \
+             updated = case when running <> $2 then $3 else updated end where guid = $1",
+        )
+        .bind(guid.to_string())
+        .bind(running)
+        .bind(checked_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_join_followed(&self, guid: Guid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("update meetings set join_followed_at = $2 where guid = $1")
+            .bind(guid.to_string())
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remember_nonce(
+        &self,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        sqlx::query("delete from nonces where expires_at < $1").bind(now).execute(&self.pool).await?;
+        let inserted =
+            sqlx::query("insert into nonces (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing")
+                .bind(nonce)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("delete from meetings where created < $1").bind(cutoff).execute(&self.pool).await?;
+        Ok(deleted.rows_affected())
+    }
+
+    async fn secret_key(&self, candidate: &str) -> Result<String, StoreError> {
+        sqlx::query("insert into settings (name, value) values ('secret_key', $1) on conflict (name) do nothing")
+            .bind(candidate)
+            .execute(&self.pool)
+            .await?;
+        let stored: String =
+            sqlx::query_scalar("select value from settings where name = 'secret_key'").fetch_one(&self.pool).await?;
+        Ok(stored)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! The command line, run as a user would: the binary in a scratch directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_bbb-connector");
+
+/// A scratch working directory, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("bbb-connector-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BINARY);
+        command.args(args).current_dir(&self.0).env("RUST_LOG", "info");
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("BBB_CONNECTOR_")) {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A started `serve` and the first line it logged.
+struct Served {
+    child: Child,
+    first_line: String,
+    base: String,
+}
+
+impl Served {
+    fn start(scratch: &Scratch, args: &[&str]) -> Self {
+        let mut child = scratch
+            .command(args)
+            .env("BBB_CONNECTOR_LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+        let base = first_line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in the first log line: {first_line:?}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Self { child, first_line, base }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child.kill().unwrap();
+        panic!("serve did not stop within 10 s of SIGTERM");
+    }
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn serve_without_configuration_starts_on_sqlite_and_answers_probes() {
+    let scratch = Scratch::new();
+
+    let served = Served::start(&scratch, &["serve"]);
+    let first_line = served.first_line.clone();
+    let health = get_json(&format!("{}/healthz", served.base)).await;
+    let ready = get_json(&format!("{}/readyz", served.base)).await;
+    let status = served.terminate();
+
+    assert!(first_line.contains("listening on http://127.0.0.1:"), "{first_line}");
+    assert!(first_line.contains("sqlite://bbb-connector.db"), "{first_line}");
+    assert_eq!(health["err"], 0);
+    assert_eq!(ready["err"], 0);
+    assert!(status.success(), "SIGTERM must end serve with exit code 0, got {status}");
+    assert!(scratch.0.join("bbb-connector.db").exists(), "the SQLite file is created in the working directory");
+}
+
+#[test]
+fn configuration_mistakes_exit_2_with_one_line_naming_the_key() {
+    let scratch = Scratch::new();
+    let cases = [
+        ("listen = \"127.0.0.1:0\"\nlisten_port = 8080\n", "listen_port"),
+        (
+            "[connectors.visio]\nbbb_url = \"https://bbb.example.org/bigbluebutton/\"\n",
+            "connectors.visio.shared_secret",
+        ),
+        ("[connectors.visio]\nbbb_url = \"::not a url\"\nshared_secret = \"s\"\n", "connectors.visio.bbb_url"),
+        (
+            "[connectors.visio]\nbbb_url = \"https://b/\"\nshared_secret = \"s\"\nchecksum_algorithm = \"md5\"\n",
+            "connectors.visio.checksum_algorithm",
+        ),
+        (
+            "[connectors.visio]\nbbb_url = \"https://b/\"\nshared_secret = \"s\"\naccess = [\"nobody\"]\n",
+            "connectors.visio.access",
+        ),
+        ("[[api_users]]\nname = \"x\"\nkind = \"token\"\nkey = \"k\"\n", "api_users[0].kind"),
+    ];
+
+    for (text, key) in cases {
+        let path = scratch.write("bad.toml", text);
+
+        let output = scratch.run(&["check", "--config", path.to_str().unwrap()]);
+
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{text:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{text:?}: one line expected, got {stderr}");
+        assert!(stderr.contains(key), "{text:?}: {stderr} should name {key}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_environment_overrides_the_file_and_a_bad_database_url_is_refused() {
+    let scratch = Scratch::new();
+
+    let output = scratch.command(&["migrate"]).env("BBB_CONNECTOR_DATABASE_URL", "mysql://db/x").output().unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_of(&output).contains("database_url"), "{}", stderr_of(&output));
+}
+
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    let scratch = Scratch::new();
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://app:hunter2@127.0.0.1:{unused_port}/bbb");
+
+    let output = scratch.command(&["migrate"]).env("BBB_CONNECTOR_DATABASE_URL", &url).output().unwrap();
+
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("postgres://app:***@127.0.0.1:{unused_port}/bbb")), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+}
+
+#[test]
+fn migrate_check_and_purge_work_on_the_default_sqlite_database() {
+    let scratch = Scratch::new();
+
+    let migrate = scratch.run(&["migrate"]);
+    let check = scratch.run(&["check"]);
+    let purge = scratch.run(&["purge", "--older-than", "90d"]);
+
+    assert!(migrate.status.success(), "{}", stderr_of(&migrate));
+    assert!(check.status.success(), "{}", stderr_of(&check));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("database: ok"));
+    assert!(purge.status.success(), "{}", stderr_of(&purge));
+    assert!(String::from_utf8_lossy(&purge.stdout).contains("purged 0 rendezvous"));
+}
+
+#[test]
+fn a_malformed_age_or_an_unknown_subcommand_shows_the_usage() {
+    let scratch = Scratch::new();
+
+    for args in [&["purge", "--older-than", "ninety days"][..], &["frobnicate"], &["serve", "--colour"]] {
+        let output = scratch.run(args);
+
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("Usage:") || stderr.contains("For more information"), "{args:?}: {stderr}");
+    }
+}
