@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::connectors::Connectors;
 use crate::domain::ids::random_hex;
 use crate::store::{self, Store, StoreOptions};
 
@@ -18,6 +19,7 @@ use crate::store::{self, Store, StoreOptions};
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub connectors: Arc<Connectors>,
     pub config: Arc<Config>,
     pub secret_key: Arc<SecretString>,
 }
@@ -52,7 +54,8 @@ impl AppState {
                 SecretString::from(stored)
             }
         };
-        Ok(Self { store, config: Arc::new(config), secret_key: Arc::new(secret_key) })
+        let connectors = Connectors::from_config(&config).context("cannot set up the BBB clients")?;
+        Ok(Self { store, connectors: Arc::new(connectors), config: Arc::new(config), secret_key: Arc::new(secret_key) })
     }
 }
 

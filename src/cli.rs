@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, AppState};
+use crate::bbb::BbbError;
 use crate::config::{self, Config, ConfigError};
+use crate::connectors::Connectors;
 use crate::store;
 use crate::telemetry;
 
@@ -95,8 +97,10 @@ impl From<anyhow::Error> for Failure {
 pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve(ConfigArg { config: None })) {
         Command::Serve(arg) => serve(&arg).await,
-        Command::Demo { .. } => not_available_yet("demo", "the HTTP API"),
-        Command::SimulateBbb { .. } => not_available_yet("simulate-bbb", "the BBB simulator"),
+        Command::Demo { listen } => crate::demo::run(&listen).await.map_err(Failure::from),
+        Command::SimulateBbb { listen, secret } => {
+            crate::simulator::run_standalone(listen, secret).await.map_err(Failure::from)
+        }
         Command::Check(arg) => check(&arg).await,
         Command::Migrate(arg) => migrate(&arg).await,
         Command::Purge { older_than, config } => purge(&config, older_than).await,
@@ -112,10 +116,6 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn not_available_yet(command: &str, what: &str) -> Result<(), Failure> {
-    Err(Failure::Runtime(anyhow::anyhow!("`{command}` is not available yet: it comes with {what}")))
 }
 
 fn load_config(arg: &ConfigArg) -> Result<Config, ConfigError> {
@@ -148,7 +148,27 @@ async fn check(arg: &ConfigArg) -> Result<(), Failure> {
     let store = app::open_store(&config).await?;
     store.ping().await.map_err(anyhow::Error::from)?;
     println!("database: ok ({})", store::redact_database_url(&config.database_url));
+    let connectors = Connectors::from_config(&config).map_err(anyhow::Error::from)?;
+    for connector in connectors.iter() {
+        let status = connector
+            .bbb
+            .check()
+            .await
+            .map_err(|err| anyhow::anyhow!("connector {}: {}", connector.slug, explain(&err)))?;
+        let version = status.version.bbb_version.as_deref().unwrap_or(&status.version.version);
+        println!("connector {}: ok, BBB API {version}, answered in {} ms", connector.slug, status.latency.as_millis());
+    }
     Ok(())
+}
+
+/// What an operator should understand from a failed BBB check.
+fn explain(error: &BbbError) -> String {
+    match error {
+        BbbError::Api { message_key, .. } if message_key == "checksumError" => {
+            format!("{error}: the shared secret or the checksum algorithm is wrong")
+        }
+        other => other.to_string(),
+    }
 }
 
 async fn purge(arg: &ConfigArg, older_than: Duration) -> Result<(), Failure> {

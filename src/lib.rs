@@ -4,6 +4,8 @@ pub mod app;
 pub mod bbb;
 pub mod cli;
 pub mod config;
+pub mod connectors;
+pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod simulator;

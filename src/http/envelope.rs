@@ -7,6 +7,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::bbb::BbbError;
 use crate::store::StoreError;
 
 /// A successful answer: `{"err": 0, "data": ...}`.
@@ -33,6 +34,8 @@ pub enum ApiError {
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
     #[error(transparent)]
+    Bbb(#[from] BbbError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -45,6 +48,9 @@ impl ApiError {
             Self::IdempotencyConflict => StatusCode::OK,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Bbb(BbbError::Api { .. }) => StatusCode::OK,
+            Self::Bbb(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+            Self::Bbb(_) => StatusCode::BAD_GATEWAY,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -58,6 +64,8 @@ impl ApiError {
             Self::IdempotencyConflict => "idempotency-conflict",
             Self::PayloadTooLarge => "payload-too-large",
             Self::MethodNotAllowed => "method-not-allowed",
+            Self::Bbb(BbbError::Api { .. }) => "bbb-error",
+            Self::Bbb(_) => "bbb-unavailable",
             Self::Store(_) => "service-unavailable",
         }
     }
@@ -72,7 +80,11 @@ impl ApiError {
 
     /// The error object of the envelope.
     pub fn body(&self) -> Value {
-        json!({"err": 1, "err_class": self.err_class(), "err_desc": self.description(), "data": null})
+        let mut body = json!({"err": 1, "err_class": self.err_class(), "err_desc": self.description(), "data": null});
+        if let Self::Bbb(BbbError::Api { message_key, message }) = self {
+            body["data"] = json!({"message_key": message_key, "message": message});
+        }
+        body
     }
 }
 

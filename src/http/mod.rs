@@ -1,19 +1,83 @@
 //! The HTTP layer: the route table, the envelope, access control and request parsing.
+//! Every path answers with and without its trailing slash.
 
+mod auth;
+mod callbacks;
 pub mod envelope;
+mod extract;
 mod health;
+mod join;
+mod meetings;
+mod operations;
+mod page;
+mod pages;
+mod running;
 pub mod signature;
+mod telemetry;
 pub mod unflatten;
 
-use axum::routing::get;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::app::AppState;
+use envelope::ApiError;
+
+pub use callbacks::end_callback_token;
+pub use extract::MAX_BODY_BYTES;
+
+const MEETING: &str = "/bbb/{slug}/meeting/{guid}";
 
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::get_healthz))
-        .route("/readyz", get(health::get_readyz))
-        .with_state(state)
+    let mut routes = Router::new();
+    routes = both_slashes(routes, "/bbb/{slug}/meeting", post(meetings::post_meeting));
+    routes = both_slashes(routes, MEETING, get(meetings::get_meeting));
+    routes = both_slashes(routes, &format!("{MEETING}/join/{{role}}/{{key}}"), get(join::get_join));
+    routes = both_slashes(routes, &format!("{MEETING}/end"), post(operations::post_end));
+    routes = both_slashes(routes, &format!("{MEETING}/recordings"), get(operations::get_recordings));
+    routes = both_slashes(routes, "/bbb/{slug}/status", get(operations::get_status));
+    routes = both_slashes(routes, &format!("{MEETING}/page/{{role}}/{{key}}"), get(pages::get_page));
+    routes = both_slashes(
+        routes,
+        &format!("{MEETING}/callback/end/{{token}}"),
+        get(callbacks::meeting_ended).post(callbacks::meeting_ended),
+    );
+    routes = both_slashes(routes, "/healthz", get(health::get_healthz));
+    routes = both_slashes(routes, "/readyz", get(health::get_readyz));
+    // OPTIONS must be routed for the CORS layer (applied per method) to answer preflights.
+    let polled = get(running::get_is_running).options(|| async { StatusCode::NO_CONTENT });
+    let open_cross_origin = both_slashes(Router::new(), &format!("{MEETING}/is-running"), polled).layer(cors());
+    let router = routes
+        .merge(open_cross_origin)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    telemetry::layers(router)
+}
+
+fn both_slashes(router: Router<AppState>, path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {
+    router.route(path, handler.clone()).route(&format!("{path}/"), handler)
+}
+
+/// Browsers poll is-running from portal pages on other origins.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::OPTIONS])
+        .allow_headers(Any)
+        .max_age(Duration::from_secs(3600))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_bbb-connector");
@@ -43,11 +44,12 @@ impl Drop for Scratch {
     }
 }
 
-/// A started `serve` and the first line it logged.
+/// A started `serve`, the first line it logged and everything it logs after.
 struct Served {
     child: Child,
     first_line: String,
     base: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl Served {
@@ -60,14 +62,22 @@ impl Served {
             .spawn()
             .unwrap();
         let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first_line).unwrap();
+        let log = Arc::new(Mutex::new(first_line.clone()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
         let base = first_line
             .split_whitespace()
             .find(|word| word.starts_with("http://"))
             .unwrap_or_else(|| panic!("no address in the first log line: {first_line:?}"))
             .trim_end_matches('/')
             .to_owned();
-        Self { child, first_line, base }
+        Self { child, first_line, base, log }
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {
@@ -194,4 +204,45 @@ fn a_malformed_age_or_an_unknown_subcommand_shows_the_usage() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("Usage:") || stderr.contains("For more information"), "{args:?}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn the_service_log_holds_no_secret_through_the_whole_flow() {
+    let scratch = Scratch::new();
+    let simulator = crate::helpers::spawn_simulator().await;
+    let config = crate::helpers::test_config("sqlite://bbb-connector.db", simulator.base_url().as_str());
+    let path = scratch.write("bbb-connector.toml", &config);
+    let served = Served::start(&scratch, &["serve", "--config", path.to_str().unwrap()]);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let create_url = format!("{}/bbb/visio/meeting/?apikey={}", served.base, crate::helpers::OPS_KEY);
+    let body = serde_json::json!({"name": "Secret check", "idempotent_id": "secrets"});
+
+    let answer: serde_json::Value = http.post(&create_url).json(&body).send().await.unwrap().json().await.unwrap();
+    let meeting = &answer["data"];
+    let join = http.get(meeting["join_agent_url"].as_str().unwrap()).send().await.unwrap();
+    let location = join.headers()["location"].to_str().unwrap().to_owned();
+    http.get(meeting["is_running_url"].as_str().unwrap()).send().await.unwrap();
+    http.get(format!("{}/bbb/visio/meeting/?apikey=wrong-key", served.base)).send().await.unwrap();
+    let log = Arc::clone(&served.log);
+    assert!(served.terminate().success());
+
+    let log = log.lock().unwrap().clone();
+    let checksum = location.split("checksum=").nth(1).unwrap();
+    let key_of =
+        |field: &str| meeting[field].as_str().unwrap().trim_end_matches('/').rsplit('/').next().unwrap().to_owned();
+    let secrets = [
+        crate::helpers::SHARED_SECRET.to_owned(),
+        crate::helpers::OPS_KEY.to_owned(),
+        crate::helpers::SECRET_KEY.to_owned(),
+        crate::helpers::PORTAL_PASSWORD.to_owned(),
+        "wrong-key".to_owned(),
+        checksum.to_owned(),
+        key_of("join_agent_url"),
+        key_of("join_user_url"),
+    ];
+    assert!(log.contains("request served"), "the requests are logged: {log}");
+    for secret in secrets {
+        assert!(!log.contains(&secret), "{secret} leaked into the log:\n{log}");
+    }
+    assert!(!log.contains("checksum="), "a signed BBB URL leaked into the log:\n{log}");
 }

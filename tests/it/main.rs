@@ -1,3 +1,10 @@
-//! The integration test binary: the real binary and the real HTTP service, on loopback.
+//! The integration test binary: the real binary and the real HTTP service, on loopback, against
+//! the BBB simulator, on SQLite and (when reachable) PostgreSQL.
 
+mod api_access;
+mod api_create;
+mod api_join;
+mod api_pages;
+mod api_running;
 mod cli;
+mod helpers;

@@ -1,0 +1,206 @@
+//! `BbbClient`: one pooled HTTP client per BBB server, one method per API call. Every call is
+//! signed over the exact query sent; URLs with their checksum never reach the logs.
+
+use std::time::Instant;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::error::BbbError;
+use super::model::*;
+use super::parse;
+use super::url::{encode_query, signed_url, without_query};
+use super::xml::{self, Element};
+
+/// Largest answer read; a bigger one is not a BBB answer we need.
+const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
+/// Above this URL length, bulky create parameters move to a form body (reference §2.5).
+const MAX_URL_BYTES: usize = 6 * 1024;
+/// Create parameters that must stay in the signed URL.
+const PINNED_PARAMETERS: [&str; 4] = ["meetingID", "name", "attendeePW", "moderatorPW"];
+
+#[derive(Clone)]
+pub struct BbbClient {
+    http: reqwest::Client,
+    server: BbbServer,
+}
+
+impl std::fmt::Debug for BbbClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BbbClient").field("api_base", &self.server.api_base.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl BbbClient {
+    pub fn new(server: BbbServer) -> Result<Self, BbbError> {
+        let http = reqwest::Client::builder()
+            .timeout(server.timeout)
+            .connect_timeout(server.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|err| BbbError::Transport(err.to_string()))?;
+        Ok(Self { http, server })
+    }
+
+    pub fn api_base(&self) -> &Url {
+        &self.server.api_base
+    }
+
+    fn signed(&self, action: &str, query: &str) -> Url {
+        signed_url(&self.server.api_base, action, query, self.server.algorithm, self.server.secret.expose_secret())
+    }
+
+    /// Unsigned API root call (reference §1.2).
+    pub async fn api_version(&self) -> Result<ApiVersion, BbbError> {
+        let mut root_url = self.server.api_base.clone();
+        root_url.set_path(self.server.api_base.path().trim_end_matches('/'));
+        let root = self.fetch("api", self.http.get(root_url)).await?;
+        let bbb_version = Some(root.text_of("bbbVersion").to_owned()).filter(|version| !version.is_empty());
+        Ok(ApiVersion { version: root.text_of("version").to_owned(), bbb_version })
+    }
+
+    /// API root plus one signed `getMeetings`: proves the server answers and accepts our checksum.
+    pub async fn check(&self) -> Result<ServerStatus, BbbError> {
+        let started = Instant::now();
+        let version = self.api_version().await?;
+        self.get_meetings().await?;
+        Ok(ServerStatus { version, latency: started.elapsed() })
+    }
+
+    pub async fn create(&self, request: &CreateRequest) -> Result<CreateAnswer, BbbError> {
+        let mut params: Vec<(&str, &str)> = request.parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        params.extend([
+            ("meetingID", request.meeting_id.as_str()),
+            ("name", request.name.as_str()),
+            ("attendeePW", request.attendee_pw.as_str()),
+            ("moderatorPW", request.moderator_pw.as_str()),
+        ]);
+        if let Some(url) = &request.meeting_ended_url {
+            params.push(("meetingEndedURL", url.as_str()));
+        }
+        let root = self.call_with_body_fallback("create", params).await?;
+        let create_time = root
+            .text_of("createTime")
+            .parse::<i64>()
+            .map_err(|_| BbbError::Protocol("answered create without a createTime".to_owned()))?;
+        let skip = ["returncode", "attendeePW", "moderatorPW", "messageKey", "message"];
+        let mut info = xml::to_json(&root, &skip);
+        for field in ["messageKey", "message"] {
+            let text = root.text_of(field);
+            if !text.is_empty() {
+                info.insert(xml::snake_case(field), serde_json::Value::String(text.to_owned()));
+            }
+        }
+        Ok(CreateAnswer {
+            create_time,
+            duplicate: root.text_of("messageKey") == "duplicateWarning",
+            meeting_info: info.into(),
+        })
+    }
+
+    pub fn join_url(&self, request: &JoinRequest<'_>) -> Url {
+        let create_time = request.create_time.to_string();
+        let mut params: Vec<(&str, &str)> = request.parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        params.extend([
+            ("meetingID", request.meeting_id),
+            ("fullName", request.full_name),
+            ("role", request.role),
+            ("password", request.password),
+            ("createTime", create_time.as_str()),
+        ]);
+        self.signed("join", &encode_query(params))
+    }
+
+    pub async fn is_meeting_running(&self, meeting_id: &str) -> Result<bool, BbbError> {
+        let root = self.call("isMeetingRunning", &[("meetingID", meeting_id)]).await?;
+        Ok(root.text_of("running") == "true")
+    }
+
+    pub async fn get_meeting_info(&self, meeting_id: &str) -> Result<MeetingInfo, BbbError> {
+        let root = self.call("getMeetingInfo", &[("meetingID", meeting_id)]).await?;
+        Ok(parse::meeting_info(&root))
+    }
+
+    pub async fn get_meetings(&self) -> Result<Vec<MeetingInfo>, BbbError> {
+        let root = self.call("getMeetings", &[]).await?;
+        let meetings =
+            root.child("meetings").map(|list| list.children_named("meeting").map(parse::meeting_info).collect());
+        Ok(meetings.unwrap_or_default())
+    }
+
+    pub async fn end(&self, meeting_id: &str) -> Result<(), BbbError> {
+        self.call("end", &[("meetingID", meeting_id)]).await.map(drop)
+    }
+
+    pub async fn get_recordings(&self, meeting_id: &str) -> Result<Vec<Recording>, BbbError> {
+        let root = self.call("getRecordings", &[("meetingID", meeting_id)]).await?;
+        let recordings =
+            root.child("recordings").map(|list| list.children_named("recording").map(parse::recording).collect());
+        Ok(recordings.unwrap_or_default())
+    }
+
+    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Element, BbbError> {
+        let url = self.signed(action, &encode_query(params.iter().copied()));
+        self.fetch(action, self.http.get(url)).await
+    }
+
+    /// GET with every parameter signed in the URL; if that URL would be too long, the bulkiest
+    /// parameters (never the pinned ones) move to a form-encoded POST body.
+    async fn call_with_body_fallback(&self, action: &str, params: Vec<(&str, &str)>) -> Result<Element, BbbError> {
+        let (mut in_url, mut in_body) = (params, Vec::new());
+        in_url.sort_by_key(|(name, value)| (PINNED_PARAMETERS.contains(name), std::cmp::Reverse(value.len())));
+        while self.signed(action, &encode_query(in_url.iter().copied())).as_str().len() > MAX_URL_BYTES
+            && in_url.first().is_some_and(|(name, _)| !PINNED_PARAMETERS.contains(name))
+        {
+            in_body.push(in_url.remove(0));
+        }
+        let url = self.signed(action, &encode_query(in_url.iter().copied()));
+        let request = if in_body.is_empty() {
+            self.http.get(url)
+        } else {
+            self.http.post(url).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(encode_query(in_body))
+        };
+        self.fetch(action, request).await
+    }
+
+    async fn fetch(&self, action: &str, request: reqwest::RequestBuilder) -> Result<Element, BbbError> {
+        let started = Instant::now();
+        let outcome = self.fetch_inner(request).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &outcome {
+            Ok(_) => {
+                tracing::debug!(action, latency_ms, base = %without_query(&self.server.api_base), "BBB call succeeded")
+            }
+            Err(error) => tracing::debug!(action, latency_ms, %error, "BBB call failed"),
+        }
+        outcome
+    }
+
+    async fn fetch_inner(&self, request: reqwest::RequestBuilder) -> Result<Element, BbbError> {
+        let timeout = self.server.timeout;
+        let mut response = request
+            .header(ACCEPT, "application/xml")
+            .send()
+            .await
+            .map_err(|err| BbbError::from_reqwest(err, timeout))?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(BbbError::HttpStatus(response.status().as_u16()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|err| BbbError::from_reqwest(err, timeout))? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(BbbError::Protocol(format!("answer is larger than {} KiB", MAX_ANSWER_BYTES / 1024)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&body);
+        let root = xml::parse(&text).map_err(BbbError::Protocol)?;
+        if root.text_of("returncode") != "SUCCESS" {
+            let (message_key, message) = xml::failure(&root);
+            return Err(BbbError::Api { message_key, message });
+        }
+        Ok(root)
+    }
+}

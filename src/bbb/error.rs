@@ -1,0 +1,41 @@
+//! What can go wrong when calling BBB, each worded for an operator.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BbbError {
+    /// BBB answered `FAILED`.
+    #[error("BBB answered FAILED ({message_key}): {message}")]
+    Api { message_key: String, message: String },
+    /// Connection refused, reset or closed, DNS or TLS failure.
+    #[error("BBB is unreachable: {0}")]
+    Transport(String),
+    #[error("BBB did not answer within {} s", .0.as_secs_f32())]
+    Timeout(Duration),
+    #[error("BBB answered HTTP {0}")]
+    HttpStatus(u16),
+    /// A 200 whose body is not BBB XML.
+    #[error("BBB {0}")]
+    Protocol(String),
+}
+
+impl BbbError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+
+    /// Describes a reqwest failure without its URL (which would carry the checksum).
+    pub fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Self {
+        if error.is_timeout() {
+            return Self::Timeout(timeout);
+        }
+        // The deepest cause says what happened ("Connection refused", "connection closed before
+        // message completed") and carries no URL.
+        let error = error.without_url();
+        let mut deepest: &dyn std::error::Error = &error;
+        while let Some(cause) = deepest.source() {
+            deepest = cause;
+        }
+        Self::Transport(deepest.to_string())
+    }
+}

@@ -1,0 +1,78 @@
+//! The configured connector instances: for each slug its settings, its pooled BBB client, the
+//! is-running answer cache and the coalescer of concurrent BBB `create` calls.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+use secrecy::SecretString;
+
+use crate::bbb::{normalize_base_url, BbbClient, BbbError, BbbServer, CreateAnswer};
+use crate::config::{Config, ConnectorConfig};
+use crate::domain::Guid;
+
+/// Upper bound on how long a BBB `create` answer is kept for concurrent callers; callers
+/// invalidate it as soon as it is stored, so only in-flight calls are shared.
+const CREATE_COALESCING: Duration = Duration::from_secs(2);
+/// Most rendezvous whose is-running answer is kept in memory per connector.
+const RUNNING_CACHE_CAPACITY: u64 = 100_000;
+
+/// What the is-running endpoint answers for one rendezvous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunningState {
+    /// No such rendezvous for this connector.
+    Unknown,
+    /// `stale` when BBB could not be asked and `running` is the last known state.
+    Known { running: bool, stale: bool },
+}
+
+pub struct Connector {
+    pub slug: String,
+    pub config: ConnectorConfig,
+    pub bbb: BbbClient,
+    /// Per-rendezvous is-running answers; `try_get_with` makes concurrent misses share one call.
+    pub running: Cache<Guid, RunningState>,
+    /// Recent `create` answers per rendezvous, shared by concurrent callers.
+    pub creates: Cache<Guid, Arc<CreateAnswer>>,
+}
+
+impl Connector {
+    fn new(slug: &str, config: &ConnectorConfig) -> Result<Self, BbbError> {
+        let api_base = normalize_base_url(&config.bbb_url).map_err(|err| BbbError::Protocol(err.to_string()))?;
+        let bbb = BbbClient::new(BbbServer {
+            api_base,
+            secret: SecretString::from(secrecy::ExposeSecret::expose_secret(&config.shared_secret).to_owned()),
+            algorithm: config.checksum_algorithm,
+            timeout: config.timeout(),
+        })?;
+        let running = Cache::builder()
+            .max_capacity(RUNNING_CACHE_CAPACITY)
+            .time_to_live(config.is_running_cache().max(Duration::from_millis(1)))
+            .build();
+        let creates = Cache::builder().max_capacity(RUNNING_CACHE_CAPACITY).time_to_live(CREATE_COALESCING).build();
+        Ok(Self { slug: slug.to_owned(), config: config.clone(), bbb, running, creates })
+    }
+}
+
+/// Every configured connector, by slug.
+#[derive(Default)]
+pub struct Connectors(BTreeMap<String, Arc<Connector>>);
+
+impl Connectors {
+    pub fn from_config(config: &Config) -> Result<Self, BbbError> {
+        let mut connectors = BTreeMap::new();
+        for (slug, connector) in &config.connectors {
+            connectors.insert(slug.clone(), Arc::new(Connector::new(slug, connector)?));
+        }
+        Ok(Self(connectors))
+    }
+
+    pub fn get(&self, slug: &str) -> Option<Arc<Connector>> {
+        self.0.get(slug).cloned()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Connector>> {
+        self.0.values()
+    }
+}

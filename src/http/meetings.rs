@@ -1,0 +1,173 @@
+//! `POST /bbb/{slug}/meeting/` (create-or-return a rendezvous) and `GET .../{guid}/`, and the
+//! meeting object both answer (DESIGN §4).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::auth::Caller;
+use super::envelope::{ApiError, Envelope};
+use super::extract::{ConnectorPath, JsonBody, MeetingPath, PublicBase};
+use crate::app::AppState;
+use crate::bbb::CreateRequest;
+use crate::connectors::Connector;
+use crate::domain::ids::random_hex;
+use crate::domain::payload::parse_meeting_request;
+use crate::domain::{Guid, JoinKey, JoinRole, Meeting, NewMeeting};
+use crate::store::{truncate_to_micros, Store};
+
+/// Random bytes of each BBB password of a rendezvous (hex: twice as many characters).
+const BBB_PASSWORD_BYTES: usize = 12;
+
+/// The meeting object of DESIGN §4.
+#[derive(Debug, Serialize)]
+pub struct MeetingView {
+    guid: String,
+    idempotent_id: String,
+    name: String,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+    running: bool,
+    last_time_running: Option<DateTime<Utc>>,
+    url: String,
+    is_running_url: String,
+    join_agent_url: String,
+    join_user_url: String,
+    user_page_url: String,
+    agent_page_url: String,
+    metadata: Map<String, Value>,
+    bbb_meeting_info: Option<Value>,
+}
+
+impl MeetingView {
+    pub fn of(meeting: &Meeting, base: &PublicBase) -> Self {
+        let url = meeting_url(base, &meeting.slug, meeting.guid);
+        let keyed =
+            |kind: &str, role: JoinRole| format!("{url}{kind}/{}/{}/", role.as_str(), meeting.join_key(role).as_str());
+        Self {
+            guid: meeting.guid.to_string(),
+            idempotent_id: meeting.request.idempotent_id.clone(),
+            name: meeting.request.name.clone(),
+            created: meeting.created,
+            updated: meeting.updated,
+            running: meeting.running,
+            last_time_running: meeting.last_time_running,
+            is_running_url: format!("{url}is-running/"),
+            join_agent_url: keyed("join", JoinRole::Agent),
+            join_user_url: keyed("join", JoinRole::User),
+            user_page_url: keyed("page", JoinRole::User),
+            agent_page_url: keyed("page", JoinRole::Agent),
+            url,
+            metadata: meeting.request.metadata.clone(),
+            bbb_meeting_info: meeting.bbb_create_answer.clone(),
+        }
+    }
+}
+
+impl MeetingView {
+    pub fn join_url(&self, role: JoinRole) -> &str {
+        match role {
+            JoinRole::Agent => &self.join_agent_url,
+            JoinRole::User => &self.join_user_url,
+        }
+    }
+
+    pub fn is_running_url(&self) -> &str {
+        &self.is_running_url
+    }
+}
+
+/// `{base}/bbb/{slug}/meeting/{guid}/`
+pub fn meeting_url(base: &PublicBase, slug: &str, guid: Guid) -> String {
+    format!("{}/bbb/{slug}/meeting/{guid}/", base.0)
+}
+
+pub async fn post_meeting(
+    State(state): State<AppState>,
+    ConnectorPath(connector): ConnectorPath,
+    _caller: Caller,
+    base: PublicBase,
+    JsonBody(body): JsonBody,
+) -> Result<Envelope<MeetingView>, ApiError> {
+    let request = parse_meeting_request(body).map_err(|err| ApiError::InvalidPayload(err.to_string()))?;
+    let new = NewMeeting {
+        slug: connector.slug.clone(),
+        guid: Guid::new_random(),
+        request,
+        agent_key: JoinKey::generate(),
+        user_key: JoinKey::generate(),
+        attendee_pw: random_hex(BBB_PASSWORD_BYTES),
+        moderator_pw: random_hex(BBB_PASSWORD_BYTES),
+        created: truncate_to_micros(Utc::now()),
+    };
+    let outcome = state.store.get_or_create_meeting(&new).await?;
+    if !outcome.created && outcome.meeting.request != new.request {
+        return Err(ApiError::IdempotencyConflict);
+    }
+    let mut meeting = outcome.meeting;
+    if meeting.bbb_create_answer.is_none() {
+        let created = create_on_bbb(&state, &connector, &meeting, &base).await?;
+        meeting.bbb_create_answer = Some(created.meeting_info);
+        meeting.updated = created.recorded_at;
+    }
+    Ok(Envelope(MeetingView::of(&meeting, &base)))
+}
+
+pub async fn get_meeting(
+    State(store): State<Arc<dyn Store>>,
+    path: MeetingPath,
+    _caller: Caller,
+    base: PublicBase,
+) -> Result<Envelope<MeetingView>, ApiError> {
+    let meeting = find_meeting(store.as_ref(), &path).await?;
+    Ok(Envelope(MeetingView::of(&meeting, &base)))
+}
+
+/// The rendezvous of `path`, or 404 (also when it belongs to another connector).
+pub async fn find_meeting(store: &dyn Store, path: &MeetingPath) -> Result<Meeting, ApiError> {
+    store
+        .find_meeting(path.guid)
+        .await?
+        .filter(|meeting| meeting.slug == path.connector.slug)
+        .ok_or_else(|| ApiError::NotFound("no such rendezvous".to_owned()))
+}
+
+/// What a BBB `create` left in the rendezvous.
+pub struct Created {
+    pub meeting_info: Value,
+    /// The `createTime` join URLs must carry.
+    pub create_time: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Calls BBB `create` for the rendezvous (idempotent: same passwords every time), sharing the
+/// call with concurrent callers, and stores the answer.
+pub async fn create_on_bbb(
+    state: &AppState,
+    connector: &Connector,
+    meeting: &Meeting,
+    base: &PublicBase,
+) -> Result<Created, ApiError> {
+    let request = CreateRequest {
+        meeting_id: meeting.guid.to_string(),
+        name: meeting.request.name.clone(),
+        attendee_pw: meeting.attendee_pw.clone(),
+        moderator_pw: meeting.moderator_pw.clone(),
+        meeting_ended_url: Some(super::callbacks::end_callback_url(state, base, meeting)),
+        parameters: meeting.request.create_parameters.clone(),
+    };
+    let bbb = connector.bbb.clone();
+    let answer = connector
+        .creates
+        .try_get_with(meeting.guid, async move { bbb.create(&request).await.map(Arc::new) })
+        .await
+        .map_err(|err| ApiError::Bbb((*err).clone()))?;
+    let recorded_at = truncate_to_micros(Utc::now());
+    state.store.record_create_answer(meeting.guid, &answer.meeting_info, recorded_at).await?;
+    // Only in-flight calls are shared: the next click must re-create a meeting BBB forgot.
+    connector.creates.invalidate(&meeting.guid).await;
+    Ok(Created { meeting_info: answer.meeting_info.clone(), create_time: answer.create_time, recorded_at })
+}

@@ -1,0 +1,45 @@
+//! `GET .../page/user/{key}/` and `.../page/agent/{key}/`: the landing pages a citizen or an
+//! agent opens, in French or English by Accept-Language.
+
+use axum::extract::State;
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::envelope::ApiError;
+use super::extract::{JoinPath, PublicBase};
+use super::join::find_with_key;
+use super::meetings::MeetingView;
+use super::page::{error_page, LandingPage, Language};
+use crate::app::AppState;
+use crate::domain::JoinRole;
+
+pub async fn get_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<JoinPath, ApiError>,
+    base: Result<PublicBase, ApiError>,
+) -> Response {
+    let outcome = async {
+        let (path, base) = (path?, base?);
+        let meeting = find_with_key(&state, &path).await?;
+        Ok::<_, ApiError>((MeetingView::of(&meeting, &base), meeting, path.role))
+    }
+    .await;
+    let (view, meeting, role) = match outcome {
+        Ok(found) => found,
+        Err(error) => return error_page(&error),
+    };
+    let metadata_text = |key: &str| meeting.request.metadata.get(key).and_then(|value| value.as_str());
+    let accept_language = headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    LandingPage {
+        meeting_name: &meeting.request.name,
+        appointment: metadata_text("appointment"),
+        description: metadata_text("description"),
+        join_url: view.join_url(role),
+        is_running_url: view.is_running_url(),
+        is_agent: role == JoinRole::Agent,
+        language: Language::from_accept_language(accept_language),
+    }
+    .render()
+}

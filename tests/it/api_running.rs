@@ -1,0 +1,133 @@
+//! `GET .../is-running/`: CORS, caching with coalescing, no BBB call for a never-joined
+//! rendezvous, persistence of the running state, and stale answers during a BBB outage.
+
+use std::time::{Duration, Instant};
+
+use bbb_connector::simulator::Fault;
+use bbb_connector::testing::TestDatabase;
+use serde_json::{json, Value};
+
+use crate::helpers::{TestApp, OPS_KEY};
+
+async fn create(app: &TestApp, id: &str) -> Value {
+    app.create(&json!({"name": "Poll", "idempotent_id": id})).await
+}
+
+/// Follows the agent link as a browser would, which makes the agent present in the simulator.
+async fn agent_joins(app: &TestApp, meeting: &Value) {
+    let response = app.get(meeting["join_agent_url"].as_str().unwrap()).await;
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let page = reqwest::get(&location).await.unwrap();
+    assert_eq!(page.status(), 200, "the simulator's client page");
+}
+
+async fn poll_until_running(app: &TestApp, url: &str, within: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let (_, answer) = app.get_json(url).await;
+        if answer["data"] == true || started.elapsed() > within {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn polls_of_a_never_joined_rendezvous_never_reach_bbb(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let meeting = create(&app, "never").await;
+    let url = meeting["is_running_url"].as_str().unwrap();
+
+    let answers = futures::future::join_all((0..300).map(|_| app.get_json(url))).await;
+
+    assert!(answers.iter().all(|(status, answer)| *status == 200 && *answer == json!({"err": 0, "data": false})));
+    assert_eq!(app.simulator.call_count("isMeetingRunning"), 0);
+}
+
+async fn three_hundred_pollers_over_three_seconds_make_at_most_two_bbb_calls(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let meeting = create(&app, "busy").await;
+    agent_joins(&app, &meeting).await;
+    let url = meeting["is_running_url"].as_str().unwrap();
+
+    let pollers = (0..300).map(|i| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(i * 10)).await;
+            app.get_json(url).await
+        }
+    });
+    let answers = futures::future::join_all(pollers).await;
+
+    assert!(answers.iter().all(|(status, _)| *status == 200));
+    let calls = app.simulator.call_count("isMeetingRunning");
+    assert!((1..=2).contains(&calls), "{calls} BBB calls for 300 polls over 3 s with a 3 s cache");
+}
+
+async fn is_running_turns_true_after_the_agent_joins_and_is_persisted(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let meeting = create(&app, "joined").await;
+    let url = meeting["is_running_url"].as_str().unwrap();
+    assert_eq!(app.get_json(url).await.1["data"], false);
+
+    agent_joins(&app, &meeting).await;
+    let answer = poll_until_running(&app, url, Duration::from_secs(5)).await;
+
+    assert_eq!(answer, json!({"err": 0, "data": true}));
+    let (_, stored) = app.get_json(&format!("{}?apikey={OPS_KEY}", meeting["url"].as_str().unwrap())).await;
+    assert_eq!(stored["data"]["running"], true);
+    assert!(stored["data"]["last_time_running"].is_string(), "{stored}");
+}
+
+async fn cors_headers_are_on_answers_errors_and_preflights(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let meeting = create(&app, "cors").await;
+    let url = meeting["is_running_url"].as_str().unwrap().to_owned();
+    let unknown = app.url("/bbb/visio/meeting/6f1c0f5e2d8a4c3b9e7d1a2b3c4d5e6f/is-running/");
+
+    let ok = app.http.get(&url).header("origin", "https://portal.example.org").send().await.unwrap();
+    let error = app.http.get(&unknown).header("origin", "https://portal.example.org").send().await.unwrap();
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://portal.example.org")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(ok.status(), 200);
+    assert_eq!(error.status(), 404);
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    for response in [&ok, &error, &preflight] {
+        assert_eq!(response.headers()["access-control-allow-origin"], "*", "{}", response.status());
+    }
+    let cache_control = ok.headers()["cache-control"].to_str().unwrap();
+    let max_age: u64 = cache_control.trim_start_matches("max-age=").parse().unwrap();
+    assert!(max_age <= 3, "{cache_control}");
+}
+
+async fn a_bbb_outage_answers_the_last_known_state_marked_stale(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let meeting = create(&app, "outage").await;
+    let url = meeting["is_running_url"].as_str().unwrap();
+    agent_joins(&app, &meeting).await;
+    assert_eq!(poll_until_running(&app, url, Duration::from_secs(5)).await["data"], true);
+    app.simulator.set_fault(Some(Fault::Down));
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+
+    let answers = futures::future::join_all((0..50).map(|_| app.get_json(url))).await;
+
+    for (status, answer) in answers {
+        assert_eq!(status, 200);
+        assert_eq!(answer, json!({"err": 0, "data": true, "stale": true}));
+    }
+}
+
+crate::on_both_backends!(
+    polls_of_a_never_joined_rendezvous_never_reach_bbb,
+    three_hundred_pollers_over_three_seconds_make_at_most_two_bbb_calls,
+    is_running_turns_true_after_the_agent_joins_and_is_persisted,
+    cors_headers_are_on_answers_errors_and_preflights,
+    a_bbb_outage_answers_the_last_known_state_marked_stale,
+);

@@ -1,0 +1,181 @@
+//! `TestApp`: the real service on 127.0.0.1:0 against the BBB simulator and a throw-away
+//! database, with one helper per way of calling it.
+
+use std::net::SocketAddr;
+
+use bbb_connector::app::{self, AppState};
+use bbb_connector::config::Config;
+use bbb_connector::http::signature::sign_query;
+use bbb_connector::simulator::{Simulator, SimulatorConfig};
+use bbb_connector::testing::TestDatabase;
+use chrono::Utc;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use reqwest::{redirect, Response};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub const SHARED_SECRET: &str = "bbb-shared-secret-for-tests";
+pub const WCS_ORIG: &str = "wcs.example.net";
+pub const WCS_KEY: &str = "wcs-signing-key";
+pub const OPS_KEY: &str = "ops-api-key-0123456789";
+pub const OUTSIDER_KEY: &str = "outsider-api-key-987";
+pub const PORTAL_USER: &str = "portal";
+pub const PORTAL_PASSWORD: &str = "portal-password-xyz";
+pub const SECRET_KEY: &str = "service-secret-key-for-tests";
+
+/// The configuration of every test app: `visio` protected, `open` anonymous.
+pub fn test_config(database_url: &str, bbb_url: &str) -> String {
+    format!(
+        r#"listen = "127.0.0.1:0"
+database_url = "{database_url}"
+secret_key = "{SECRET_KEY}"
+
+[connectors.visio]
+bbb_url = "{bbb_url}"
+shared_secret = "{SHARED_SECRET}"
+timeout_seconds = 1
+is_running_cache_seconds = 3
+access = ["{WCS_ORIG}", "ops", "portal"]
+
+[connectors.open]
+bbb_url = "{bbb_url}"
+shared_secret = "{SHARED_SECRET}"
+timeout_seconds = 1
+access = ["anonymous"]
+
+[[api_users]]
+name = "{WCS_ORIG}"
+kind = "signature"
+key = "{WCS_KEY}"
+
+[[api_users]]
+name = "ops"
+kind = "apikey"
+key = "{OPS_KEY}"
+
+[[api_users]]
+name = "portal"
+kind = "basic"
+username = "{PORTAL_USER}"
+password = "{PORTAL_PASSWORD}"
+
+[[api_users]]
+name = "outsider"
+kind = "apikey"
+key = "{OUTSIDER_KEY}"
+"#
+    )
+}
+
+pub async fn spawn_simulator() -> Simulator {
+    let config = SimulatorConfig { secret: SHARED_SECRET.to_owned(), ..SimulatorConfig::default() };
+    Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("start the simulator")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub simulator: Simulator,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// The app on `db`, with a simulator of its own.
+    pub async fn spawn(db: &TestDatabase) -> Self {
+        Self::spawn_on(db, spawn_simulator().await).await
+    }
+
+    /// The app on `db` against `simulator` (two instances can share both).
+    pub async fn spawn_on(db: &TestDatabase, simulator: Simulator) -> Self {
+        let config = Config::from_toml(&test_config(&db.url, simulator.base_url().as_str())).expect("test config");
+        let state = AppState::build(config).await.expect("build the app");
+        let (listener, addr) = app::bind("127.0.0.1:0").await.expect("bind");
+        let (shutdown, stop) = oneshot::channel::<()>();
+        tokio::spawn(app::serve(listener, state, async {
+            let _ = stop.await;
+        }));
+        let http = reqwest::Client::builder().redirect(redirect::Policy::none()).build().expect("http client");
+        Self { base: format!("http://{addr}"), simulator, http, shutdown: Some(shutdown) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `path?query` signed as w.c.s. signs it.
+    pub fn signed(&self, path: &str, query: &str) -> String {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let query = if query.is_empty() { format!("orig={WCS_ORIG}") } else { format!("orig={WCS_ORIG}&{query}") };
+        format!("{}{path}?{}", self.base, sign_query(&query, WCS_KEY, "sha256", Utc::now(), &nonce))
+    }
+
+    /// A POST as w.c.s. sends it: signed URL, JSON body, its usual headers.
+    pub async fn post_as_wcs(&self, path: &str, body: &Value) -> Response {
+        self.post_json(&self.signed(path, ""), body).await
+    }
+
+    pub async fn post_json(&self, url: &str, body: &Value) -> Response {
+        self.http
+            .post(url)
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, "w.c.s./0 (https://dev.entrouvert.org/projects/wcs/)")
+            .header("Publik-Caller-URL", "https://wcs.example.net/backoffice/management/rdv/12/")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates a rendezvous on `visio` with an api key; returns the meeting object.
+    pub async fn create(&self, body: &Value) -> Value {
+        let response = self.post_json(&self.url(&format!("/bbb/visio/meeting/?apikey={OPS_KEY}")), body).await;
+        let status = response.status();
+        let answer: Value = response.json().await.expect("JSON answer");
+        assert_eq!((status.as_u16(), &answer["err"]), (200, &Value::from(0)), "create failed: {answer}");
+        answer["data"].clone()
+    }
+
+    pub async fn get(&self, url: &str) -> Response {
+        self.http.get(url).send().await.expect("request sent")
+    }
+
+    pub async fn get_json(&self, url: &str) -> (u16, Value) {
+        let response = self.get(url).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Generates one test per backend for each `async fn name(db: &TestDatabase)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = bbb_connector::testing::TestDatabase::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = bbb_connector::testing::TestDatabase::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
