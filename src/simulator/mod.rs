@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use url::Url;
 
+pub use server::verify_checksum;
 pub use state::{SimulatedAttendee, SimulatedMeeting};
 
 #[derive(Debug, Clone)]

@@ -246,3 +246,129 @@ async fn the_service_log_holds_no_secret_through_the_whole_flow() {
     }
     assert!(!log.contains("checksum="), "a signed BBB URL leaked into the log:\n{log}");
 }
+
+fn connector_config(bbb_url: &str, secret: &str) -> String {
+    format!("[connectors.visio]\nbbb_url = \"{bbb_url}\"\nshared_secret = \"{secret}\"\ntimeout_seconds = 1\n")
+}
+
+#[tokio::test]
+async fn check_reports_each_bbb_server_or_the_exact_failure() {
+    let scratch = Scratch::new();
+    let simulator = crate::helpers::spawn_simulator().await;
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases = [
+        (connector_config(simulator.base_url().as_str(), crate::helpers::SHARED_SECRET), 0, "connector visio: ok"),
+        (
+            connector_config(simulator.base_url().as_str(), "wrong-secret"),
+            1,
+            "shared secret or the checksum algorithm is wrong",
+        ),
+        (connector_config(&format!("http://127.0.0.1:{unused_port}/bigbluebutton/"), "s"), 1, "unreachable"),
+    ];
+
+    for (text, code, expected) in cases {
+        let path = scratch.write("check.toml", &text);
+
+        let output = tokio::task::spawn_blocking({
+            let command = scratch.command(&["check", "--config", path.to_str().unwrap()]);
+            move || {
+                let mut command = command;
+                command.output().unwrap()
+            }
+        })
+        .await
+        .unwrap();
+
+        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr_of(&output));
+        assert_eq!(output.status.code(), Some(code), "{printed}");
+        assert!(printed.contains(expected), "{expected}: {printed}");
+        assert!(!printed.contains("wrong-secret") && !printed.contains(crate::helpers::SHARED_SECRET), "{printed}");
+    }
+}
+
+#[tokio::test]
+async fn simulate_bbb_serves_a_signed_api() {
+    let scratch = Scratch::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = scratch
+        .command(&["simulate-bbb", "--listen", &format!("127.0.0.1:{port}"), "--secret", "sim-secret"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+    let query = "";
+    let signed =
+        bbb_connector::bbb::checksum(bbb_connector::bbb::ChecksumAlgorithm::Sha1, "getMeetings", query, "sim-secret");
+
+    let root = reqwest::get(format!("http://127.0.0.1:{port}/bigbluebutton/api")).await.unwrap().text().await.unwrap();
+    let meetings = reqwest::get(format!("http://127.0.0.1:{port}/bigbluebutton/api/getMeetings?checksum={signed}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert!(first_line.contains(&format!("http://127.0.0.1:{port}/bigbluebutton/")), "{first_line}");
+    assert!(root.contains("<version>2.0</version>"), "{root}");
+    assert!(meetings.contains("noMeetings"), "{meetings}");
+}
+
+#[tokio::test]
+async fn the_demo_walkthrough_works_end_to_end() {
+    let scratch = Scratch::new();
+    let mut child = scratch
+        .command(&["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> =
+        stdout.lines().map_while(Result::ok).take_while(|line| !line.starts_with("The meeting object")).collect();
+    let url_after = |marker: &str| -> String {
+        let index =
+            lines.iter().position(|line| line.starts_with(marker)).unwrap_or_else(|| panic!("{marker} in {lines:?}"));
+        lines[index + 1].split_whitespace().last().unwrap().to_owned()
+    };
+    let (create, poll, agent, user) = (url_after("1."), url_after("2."), url_after("3."), url_after("5."));
+    let http = reqwest::Client::new();
+    let payload = lines.iter().find(|line| line.contains("-d '")).unwrap();
+    let body = payload.split("-d '").nth(1).unwrap().split("' http").next().unwrap().replace("'\\''", "'");
+
+    let created: serde_json::Value = http
+        .post(&create)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let before: serde_json::Value = http.get(&poll).send().await.unwrap().json().await.unwrap();
+    let agent_page = http.get(&agent).send().await.unwrap();
+    let agent_status = agent_page.status();
+    let agent_text = agent_page.text().await.unwrap();
+    let mut after = serde_json::Value::Null;
+    for _ in 0..40 {
+        after = http.get(&poll).send().await.unwrap().json().await.unwrap();
+        if after["data"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let user_page = http.get(&user).send().await.unwrap().text().await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(created["err"], 0, "{created}");
+    assert!(poll.starts_with(created["data"]["url"].as_str().unwrap()));
+    assert_eq!(before["data"], false);
+    assert_eq!(agent_status, 200);
+    assert!(agent_text.contains("MODERATOR"), "{agent_text}");
+    assert_eq!(after["data"], true, "the meeting runs once the agent joined");
+    assert!(user_page.contains("VIEWER"), "{user_page}");
+}

@@ -6,5 +6,8 @@ mod api_create;
 mod api_join;
 mod api_pages;
 mod api_running;
+mod bbb_client;
+mod bbb_faults;
 mod cli;
 mod helpers;
+mod simulator;
