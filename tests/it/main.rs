@@ -9,5 +9,7 @@ mod api_running;
 mod bbb_client;
 mod bbb_faults;
 mod cli;
+mod fuzz;
 mod helpers;
+mod properties;
 mod simulator;
