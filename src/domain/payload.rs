@@ -51,6 +51,7 @@ const JOIN_BOOLEANS: &[&str] = &["guest", "redirect", "excludeFromDashboard"];
 const CREATE_RESERVED: &[&str] = &["meetingID", "checksum", "attendeePW", "moderatorPW", "name", "meetingEndedURL"];
 const JOIN_RESERVED: &[&str] = &["meetingID", "checksum", "password", "role", "fullName", "createTime"];
 
+/// Why a body was refused: a short sentence starting with the field path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct PayloadError(pub String);
@@ -64,13 +65,13 @@ pub fn parse_meeting_request(body: Value) -> Result<MeetingRequest, PayloadError
     let Value::Object(object) = body else {
         return Err(PayloadError("payload must be a JSON object".to_owned()));
     };
-    let mut fields = unflatten_object(object)?;
+    let mut fields = unflatten_object("payload", object)?;
     if let Some(Value::Object(extra)) = fields.remove("extra") {
-        fields.extend(unflatten_object(extra)?);
+        fields.extend(unflatten_object("extra", extra)?);
     }
     Ok(MeetingRequest {
-        name: required_text(&fields, "name")?,
-        idempotent_id: required_text(&fields, "idempotent_id")?,
+        name: required_text(&fields, "name", (scalar_text, "must be a string"))?,
+        idempotent_id: required_text(&fields, "idempotent_id", (integer_or_text, "must be a string or an integer"))?,
         create_parameters: parameters(&fields, "create_parameters", CREATE_BOOLEANS, CREATE_RESERVED)?,
         join_user_parameters: parameters(&fields, "join_user_parameters", JOIN_BOOLEANS, JOIN_RESERVED)?,
         join_agent_parameters: parameters(&fields, "join_agent_parameters", JOIN_BOOLEANS, JOIN_RESERVED)?,
@@ -80,13 +81,24 @@ pub fn parse_meeting_request(body: Value) -> Result<MeetingRequest, PayloadError
     })
 }
 
-fn unflatten_object(object: Map<String, Value>) -> Result<Map<String, Value>, PayloadError> {
+/// Unflattens `object` when some key holds a `/`; `path` names it in errors.
+fn unflatten_object(path: &str, object: Map<String, Value>) -> Result<Map<String, Value>, PayloadError> {
     if !has_flat_keys(&object) {
         return Ok(object);
     }
-    match unflatten(object).map_err(|err| PayloadError(format!("payload: {err}")))? {
+    match unflatten(object).map_err(|err| error(path, err))? {
         Value::Object(object) => Ok(object),
-        _ => Err(PayloadError("payload must be a JSON object, not a list".to_owned())),
+        _ => Err(error(path, "must be a JSON object, not a list")),
+    }
+}
+
+/// A number in plain decimal: integers (`90`, `90.0`, `9e1`) without a fraction.
+fn decimal(number: &serde_json::Number) -> String {
+    match number.as_f64() {
+        Some(float) if !number.is_i64() && !number.is_u64() && float.fract() == 0.0 && float.abs() < 1e15 => {
+            format!("{float:.0}")
+        }
+        _ => number.to_string(),
     }
 }
 
@@ -94,16 +106,25 @@ fn unflatten_object(object: Map<String, Value>) -> Result<Map<String, Value>, Pa
 fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
+        Value::Number(number) => Some(decimal(number)),
         _ => None,
     }
 }
 
-fn required_text(fields: &Map<String, Value>, name: &str) -> Result<String, PayloadError> {
+/// A string, or an integer (w.c.s. sends `10` or `"10"` for the same form).
+fn integer_or_text(value: &Value) -> Option<String> {
+    scalar_text(value).filter(|text| value.is_string() || text.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+}
+
+fn required_text(
+    fields: &Map<String, Value>,
+    name: &str,
+    (convert, expected): (fn(&Value) -> Option<String>, &str),
+) -> Result<String, PayloadError> {
     let value =
         fields.get(name).filter(|value| !value.is_null()).ok_or_else(|| error(name, "this field is required"))?;
-    let text = scalar_text(value).ok_or_else(|| error(name, "must be a string"))?;
-    check_text(name, text.trim().to_owned())?.ok_or_else(|| error(name, "must not be empty"))
+    let text = convert(value).ok_or_else(|| error(name, expected))?;
+    check_text(name, text)?.ok_or_else(|| error(name, "must not be empty"))
 }
 
 fn optional_text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, PayloadError> {
@@ -113,7 +134,9 @@ fn optional_text(fields: &Map<String, Value>, name: &str) -> Result<Option<Strin
     }
 }
 
+/// Trims `text`: empty means absent, longer than the limit is refused.
 fn check_text(name: &str, text: String) -> Result<Option<String>, PayloadError> {
+    let text = text.trim().to_owned();
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(error(name, format!("must be at most {MAX_TEXT_CHARS} characters")));
     }
@@ -160,7 +183,8 @@ fn normalise(path: &str, value: &Value, is_boolean: bool) -> Result<Option<Strin
     let text = match value {
         Value::Null => return Ok(None),
         Value::Bool(flag) => flag.to_string(),
-        Value::Number(_) | Value::String(_) => scalar_text(value).unwrap_or_default(),
+        Value::Number(number) => decimal(number),
+        Value::String(text) => text.clone(),
         Value::Array(_) | Value::Object(_) => return Err(error(path, "must be a string, a number or a boolean")),
     };
     if !is_boolean {

@@ -51,12 +51,98 @@ fn a_flat_body_equals_the_nested_one() {
 
 #[test]
 fn extra_members_are_merged_and_win() {
-    let body = json!({"name": "form title", "form_number": "12", "extra": {"name": "RDV", "idempotent_id": "12", "create_parameters/record": "off"}});
+    let body = json!({"name": "form title", "form_number": "12", "fields": {"x": 1},
+        "extra": {"name": "RDV", "idempotent_id": "12", "create_parameters/record": "off"}});
 
     let request = parse_meeting_request(body).unwrap();
 
     assert_eq!(request.name, "RDV");
+    assert_eq!(request.idempotent_id, "12");
     assert_eq!(request.create_parameters["record"], "false");
+}
+
+#[test]
+fn a_whole_form_sent_with_extra_equals_the_plain_body() {
+    let form = json!({"id": "demo:12", "display_name": "Demande 12", "workflow": {"status": "new"}, "extra": nested()});
+
+    assert_eq!(parse_meeting_request(form).unwrap(), parse_meeting_request(nested()).unwrap());
+}
+
+#[test]
+fn an_extra_that_is_not_an_object_is_ignored() {
+    let body = json!({"name": "n", "idempotent_id": "1", "extra": "nothing"});
+
+    assert_eq!(parse_meeting_request(body).unwrap().name, "n");
+}
+
+#[test]
+fn flat_keys_inside_extra_are_checked_and_named() {
+    let body = json!({"extra": {"name": "n", "idempotent_id": "1", "a/1": 1}});
+
+    assert_eq!(parse_meeting_request(body).unwrap_err().to_string(), "extra: incomplete array before a/1");
+}
+
+#[test]
+fn numbers_and_texts_are_normalised_the_same_way() {
+    for (given, expected) in [
+        (json!(90), "90"),
+        (json!("90"), "90"),
+        (json!(90.0), "90"),
+        (json!(-3), "-3"),
+        (json!(1.5), "1.5"),
+        (json!(true), "true"),
+        (json!(false), "false"),
+        (json!("ALWAYS_ACCEPT"), "ALWAYS_ACCEPT"),
+        (json!(""), ""),
+        (json!(" x "), " x "),
+    ] {
+        let body = json!({"name": "n", "idempotent_id": "1", "create_parameters": {"duration": given}});
+
+        assert_eq!(parse_meeting_request(body).unwrap().create_parameters["duration"], expected, "{given}");
+    }
+}
+
+#[test]
+fn an_integer_idempotent_id_equals_its_text() {
+    for given in [json!(10), json!("10"), json!(10.0), json!(" 10 ")] {
+        let body = json!({"name": "n", "idempotent_id": given});
+
+        assert_eq!(parse_meeting_request(body).unwrap().idempotent_id, "10", "{given}");
+    }
+}
+
+#[test]
+fn names_are_trimmed_and_empty_display_names_are_absent() {
+    let body = json!({"name": 2024, "idempotent_id": "1", "user_full_name": "", "agent_full_name": "  "});
+
+    let request = parse_meeting_request(body).unwrap();
+
+    assert_eq!(request.name, "2024");
+    assert_eq!((request.user_full_name, request.agent_full_name), (None, None));
+    assert_eq!(parse_meeting_request(json!({"name": " a ", "idempotent_id": "1"})).unwrap().name, "a");
+}
+
+#[test]
+fn unicode_is_kept_everywhere() {
+    let body = json!({"name": "日本語 — ça", "idempotent_id": "ü-1", "user_full_name": "Zoé",
+        "create_parameters": {"welcome": "Bienvenue à « tous » 👋"}, "metadata": {"é": "ñ"}});
+
+    let request = parse_meeting_request(body).unwrap();
+
+    assert_eq!(request.name, "日本語 — ça");
+    assert_eq!(request.idempotent_id, "ü-1");
+    assert_eq!(request.user_full_name.as_deref(), Some("Zoé"));
+    assert_eq!(request.create_parameters["welcome"], "Bienvenue à « tous » 👋");
+    assert_eq!(request.metadata["é"], "ñ");
+}
+
+#[test]
+fn lengths_count_characters_not_bytes() {
+    let body = json!({"name": "é".repeat(256), "idempotent_id": "1", "agent_full_name": "é".repeat(256)});
+    assert!(parse_meeting_request(body).is_ok());
+
+    let body = json!({"name": "n", "idempotent_id": "1", "agent_full_name": "é".repeat(257)});
+    assert_eq!(parse_meeting_request(body).unwrap_err().to_string(), "agent_full_name: must be at most 256 characters");
 }
 
 #[test]
@@ -90,7 +176,7 @@ fn mistakes_are_refused_with_the_field_named() {
         (json!({"name": "n", "idempotent_id": "1", "create_parameters": [1]}), "create_parameters: must be an object"),
         (
             json!({"name": "n", "idempotent_id": "1", "create_parameters": {"record": "yes"}}),
-            "create_parameters/record: expected a boolean",
+            "create_parameters/record: expected a boolean (true/false), got \"yes\"",
         ),
         (
             json!({"name": "n", "idempotent_id": "1", "create_parameters": {"welcome": {"a": 1}}}),
@@ -103,6 +189,33 @@ fn mistakes_are_refused_with_the_field_named() {
         (json!({"name": "n", "idempotent_id": "1", "metadata": "x"}), "metadata: must be an object"),
         (json!({"name": "n", "idempotent_id": "1", "a/0": 1, "a/x": 2}), "mix between lists and dicts"),
         (json!({"name": "n", "idempotent_id": "1", "user_full_name": {"a": 1}}), "user_full_name: must be a string"),
+        (json!({"name": "n", "idempotent_id": "1", "agent_full_name": true}), "agent_full_name: must be a string"),
+        (json!({"name": "n"}), "idempotent_id: this field is required"),
+        (json!({"name": "n", "idempotent_id": null}), "idempotent_id: this field is required"),
+        (json!({"name": "n", "idempotent_id": ""}), "idempotent_id: must not be empty"),
+        (json!({"name": "n", "idempotent_id": 1.5}), "idempotent_id: must be a string or an integer"),
+        (json!({"name": "n", "idempotent_id": true}), "idempotent_id: must be a string or an integer"),
+        (json!({"name": true, "idempotent_id": "1"}), "name: must be a string"),
+        (json!({"name": "x".repeat(257), "idempotent_id": "1"}), "name: must be at most 256 characters"),
+        (json!({"name": "n", "idempotent_id": "1", "join_user_parameters": "guest"}), "join_user_parameters: must be"),
+        (json!({"name": "n", "idempotent_id": "1", "join_agent_parameters": 1}), "join_agent_parameters: must be"),
+        (
+            json!({"name": "n", "idempotent_id": "1", "join_agent_parameters": {"userdata-x": [1]}}),
+            "join_agent_parameters/userdata-x: must be a string",
+        ),
+        (
+            json!({"name": "n", "idempotent_id": "1", "join_user_parameters": {"guest": "maybe"}}),
+            "join_user_parameters/guest: expected a boolean (true/false), got \"maybe\"",
+        ),
+        (
+            json!({"name": "n", "idempotent_id": "1", "create_parameters": {"muteOnStart": 2}}),
+            "create_parameters/muteOnStart: expected a boolean",
+        ),
+        (json!({"name": "n", "idempotent_id": "1", "create_parameters": {"": "x"}}), "create_parameters/: "),
+        (json!({"name": "n", "idempotent_id": "1", "create_parameters": {"é": "x"}}), "create_parameters/é: "),
+        (json!({"name": "n", "idempotent_id": "1", "metadata": [1]}), "metadata: must be an object"),
+        (json!({"0/name": "n", "1/idempotent_id": "1"}), "payload: must be a JSON object, not a list"),
+        (json!({"a": 1, "a/b": 2}), "payload: key \"a/b\" invalid because key \"a\" has value \"1\""),
     ];
     for (body, message) in cases {
         let error = parse_meeting_request(body.clone()).unwrap_err();
@@ -115,7 +228,11 @@ fn mistakes_are_refused_with_the_field_named() {
 fn reserved_parameters_are_refused() {
     for name in CREATE_RESERVED {
         let body = json!({"name": "n", "idempotent_id": "1", "create_parameters": {*name: "x"}});
-        assert!(parse_meeting_request(body).unwrap_err().0.contains(name));
+        let message = parse_meeting_request(body).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            format!("create_parameters/{name}: this parameter is set by the service and cannot be given")
+        );
     }
     for field in ["join_user_parameters", "join_agent_parameters"] {
         for name in JOIN_RESERVED {
@@ -123,4 +240,20 @@ fn reserved_parameters_are_refused() {
             assert!(parse_meeting_request(body).unwrap_err().0.contains(&format!("{field}/{name}")));
         }
     }
+}
+
+#[test]
+fn every_documented_boolean_is_normalised_and_other_parameters_are_not() {
+    let create: Map<String, Value> = CREATE_BOOLEANS.iter().map(|name| (name.to_string(), json!("on"))).collect();
+    let join: Map<String, Value> = JOIN_BOOLEANS.iter().map(|name| (name.to_string(), json!("0"))).collect();
+    let body = json!({"name": "n", "idempotent_id": "1", "create_parameters": create, "join_agent_parameters": join,
+        "join_user_parameters": {"userID": "1", "record": "on"}});
+
+    let request = parse_meeting_request(body).unwrap();
+
+    assert!(request.create_parameters.values().all(|value| value == "true"));
+    assert_eq!(request.create_parameters.len(), CREATE_BOOLEANS.len());
+    assert!(request.join_agent_parameters.values().all(|value| value == "false"));
+    assert_eq!(request.join_user_parameters["userID"], "1");
+    assert_eq!(request.join_user_parameters["record"], "on", "record is not a join boolean");
 }

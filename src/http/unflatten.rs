@@ -1,8 +1,11 @@
 //! w.c.s.'s `unflatten_keys`, for callers that send flat keys: `a/b/0` becomes
 //! `{"a": {"b": [..]}}`, `//` is a literal `/`, digits are list indexes filled densely from 0.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
+/// Why a flat object cannot be unflattened; the message follows w.c.s.'s wording.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct UnflattenError(pub String);
@@ -14,47 +17,30 @@ enum Part {
     Name(String),
 }
 
-/// True when some key would be split (contains `/`).
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Index(index) => write!(f, "{index}"),
+            Part::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+/// True when some key would be split or unescaped (contains `/`).
 pub fn has_flat_keys(object: &Map<String, Value>) -> bool {
     object.keys().any(|key| key.contains('/'))
 }
 
-fn split_key(key: &str) -> Vec<Part> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut chars = key.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '/' {
-            current.push(c);
-        } else if chars.peek() == Some(&'/') {
-            chars.next();
-            current.push('/');
-        } else {
-            parts.push(std::mem::take(&mut current));
-        }
-    }
-    parts.push(current);
-    parts
-        .into_iter()
-        .map(|part| match part.parse::<usize>() {
-            Ok(index) if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) => Part::Index(index),
-            _ => Part::Name(part),
-        })
-        .collect()
-}
-
-/// Unflattens the keys of `object` (values are kept as they are).
+/// Unflattens the keys of `object`; values are kept as they are, even objects with flat keys.
+/// The result is a list when the first key (in sorted order) starts with an index.
 pub fn unflatten(object: Map<String, Value>) -> Result<Value, UnflattenError> {
-    if object.is_empty() {
-        return Ok(Value::Object(object));
-    }
     let mut entries: Vec<(Vec<Part>, String, Value)> =
         object.into_iter().map(|(key, value)| (split_key(&key), key, value)).collect();
     check_no_mix(&entries)?;
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut root = match entries[0].0[0] {
-        Part::Index(_) => Value::Array(Vec::new()),
-        Part::Name(_) => Value::Object(Map::new()),
+    entries.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut root = match entries.first().and_then(|entry| entry.0.first()) {
+        Some(Part::Index(_)) => Value::Array(Vec::new()),
+        _ => Value::Object(Map::new()),
     };
     for (path, key, value) in entries {
         insert(&mut root, &path, &key, value)?;
@@ -62,82 +48,101 @@ pub fn unflatten(object: Map<String, Value>) -> Result<Value, UnflattenError> {
     Ok(root)
 }
 
+/// Splits on every lone `/`; in a run of several, each `//` stands for one literal `/` (w.c.s.
+/// splits with `(?<!/)/(?!/)` and then replaces `//` by `/`).
+fn split_key(key: &str) -> Vec<Part> {
+    let mut components = Vec::new();
+    let mut current = String::new();
+    let mut rest = key;
+    while let Some(position) = rest.find('/') {
+        current.push_str(&rest[..position]);
+        let run = rest[position..].bytes().take_while(|byte| *byte == b'/').count();
+        if run == 1 {
+            components.push(std::mem::take(&mut current));
+        } else {
+            current.push_str(&"/".repeat(run / 2 + run % 2));
+        }
+        rest = &rest[position + run..];
+    }
+    current.push_str(rest);
+    components.push(current);
+    components.into_iter().map(part).collect()
+}
+
+/// All-digit components are list indexes; one too large for memory can only be incomplete.
+fn part(component: String) -> Part {
+    if component.is_empty() || !component.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Part::Name(component);
+    }
+    Part::Index(component.parse().unwrap_or(usize::MAX))
+}
+
+fn mix() -> UnflattenError {
+    UnflattenError("there is a mix between lists and dicts".to_owned())
+}
+
 /// At any position, siblings must be all indexes or all names.
 fn check_no_mix(entries: &[(Vec<Part>, String, Value)]) -> Result<(), UnflattenError> {
-    use std::collections::HashMap;
     let mut kinds: HashMap<&[Part], bool> = HashMap::new();
     for (path, _, _) in entries {
-        for depth in 0..path.len() {
-            let is_index = matches!(path[depth], Part::Index(_));
+        for (depth, part) in path.iter().enumerate() {
+            let is_index = matches!(part, Part::Index(_));
             if *kinds.entry(&path[..depth]).or_insert(is_index) != is_index {
-                return Err(UnflattenError("there is a mix between lists and dicts".to_owned()));
+                return Err(mix());
             }
         }
     }
     Ok(())
+}
+
+fn joined(path: &[Part]) -> String {
+    path.iter().map(Part::to_string).collect::<Vec<_>>().join("/")
 }
 
 fn insert(root: &mut Value, path: &[Part], key: &str, value: Value) -> Result<(), UnflattenError> {
+    let Some((leaf, inner)) = path.split_last() else {
+        return Ok(());
+    };
     let mut current = root;
-    for (depth, part) in path.iter().enumerate() {
-        let is_leaf = depth + 1 == path.len();
-        let next_container = || match path.get(depth + 1) {
+    for (depth, part) in inner.iter().enumerate() {
+        let fresh = match path.get(depth + 1) {
             Some(Part::Index(_)) => Value::Array(Vec::new()),
             _ => Value::Object(Map::new()),
         };
-        let prefix = || prefix_of(path, depth);
         current = match (current, part) {
             (Value::Array(list), Part::Index(index)) => {
                 if *index > list.len() {
-                    return Err(incomplete(path, depth, key));
+                    let prefix = joined(&path[..=depth]);
+                    return Err(UnflattenError(format!("incomplete array before {prefix} in {key}")));
                 }
                 if *index == list.len() {
-                    list.push(if is_leaf { value.clone() } else { next_container() });
-                } else if is_leaf {
-                    list[*index] = value.clone();
+                    list.push(fresh);
                 }
                 &mut list[*index]
             }
-            (Value::Object(map), Part::Name(name)) => {
-                if is_leaf {
-                    map.insert(name.clone(), value.clone());
-                }
-                map.entry(name.clone()).or_insert_with(next_container)
-            }
-            (other, _) => {
-                return Err(UnflattenError(format!(
-                    "key \"{key}\" invalid because key \"{}\" has value \"{other}\"",
-                    prefix()
-                )))
-            }
+            (Value::Object(map), Part::Name(name)) => map.entry(name.clone()).or_insert(fresh),
+            _ => return Err(mix()),
         };
-        if !is_leaf && !matches!(current, Value::Array(_) | Value::Object(_)) {
+        if !matches!(current, Value::Array(_) | Value::Object(_)) {
+            let shown = match &*current {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            let prefix = joined(&path[..=depth]);
             return Err(UnflattenError(format!(
-                "key \"{key}\" invalid because key \"{}\" has value \"{current}\"",
-                prefix_of(path, depth + 1)
+                "key \"{key}\" invalid because key \"{prefix}\" has value \"{shown}\""
             )));
         }
     }
-    Ok(())
-}
-
-fn prefix_of(path: &[Part], length: usize) -> String {
-    path[..length]
-        .iter()
-        .map(|part| match part {
-            Part::Index(index) => index.to_string(),
-            Part::Name(name) => name.replace('/', "//"),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn incomplete(path: &[Part], depth: usize, key: &str) -> UnflattenError {
-    if depth + 1 == path.len() {
-        UnflattenError(format!("incomplete array before {key}"))
-    } else {
-        UnflattenError(format!("incomplete array before {} in {key}", prefix_of(path, depth + 1)))
+    match (current, leaf) {
+        (Value::Array(list), Part::Index(index)) if *index == list.len() => list.push(value),
+        (Value::Array(_), Part::Index(_)) => return Err(UnflattenError(format!("incomplete array before {key}"))),
+        (Value::Object(map), Part::Name(name)) => {
+            map.insert(name.clone(), value);
+        }
+        _ => return Err(mix()),
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -160,15 +165,6 @@ mod tests {
             (json!({"a/b/0": 1, "a/b/1": 2, "a/c/0": 3, "a/c/1": 4}), json!({"a": {"b": [1, 2], "c": [3, 4]}})),
             (json!({"0/b/0": 1, "0/b/1": 2, "1/c/0": 3, "1/c/1": 4}), json!([{"b": [1, 2]}, {"c": [3, 4]}])),
             (json!({"a/b/c": {"d/e": 1}}), json!({"a": {"b": {"c": {"d/e": 1}}}})),
-            (json!({"plain": 1}), json!({"plain": 1})),
-            (
-                json!({"list/0/name": "a", "list/0/age": 1, "list/1/name": "b"}),
-                json!({"list": [{"name": "a", "age": 1}, {"name": "b"}]}),
-            ),
-            (
-                json!({"x/10": 10, "x/0": 0, "x/1": 1, "x/2": 2, "x/3": 3, "x/4": 4, "x/5": 5, "x/6": 6, "x/7": 7, "x/8": 8, "x/9": 9}),
-                json!({"x": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}),
-            ),
         ];
         for (input, expected) in cases {
             assert_eq!(run(input.clone()).unwrap(), expected, "{input}");
@@ -181,18 +177,80 @@ mod tests {
             (json!({"foo/1": 1, "foo/2": 2}), "incomplete array before foo/1"),
             (json!({"1": 1}), "incomplete array before 1"),
             (json!({"0/foo": 1, "1/bar": 2, "name": 3}), "there is a mix between lists and dicts"),
-            (json!({"a/1/b": 1}), "incomplete array before a/1 in a/1/b"),
-            (json!({"a": 1, "a/b": 2}), "key \"a/b\" invalid because key \"a\" has value \"1\""),
         ];
         for (input, message) in cases {
-            assert_eq!(run(input.clone()).unwrap_err().0, message, "{input}");
+            assert_eq!(run(input.clone()).unwrap_err().to_string(), message, "{input}");
         }
     }
 
     #[test]
-    fn an_empty_object_is_returned_unchanged() {
+    fn double_slashes_are_literal_slashes() {
+        let cases = [
+            (json!({"form//name": 1}), json!({"form/name": 1})),
+            (json!({"a//b/c": 1}), json!({"a/b": {"c": 1}})),
+            (json!({"a/b//c": 1}), json!({"a": {"b/c": 1}})),
+            (json!({"a///b": 1}), json!({"a//b": 1})),
+            (json!({"//": 1}), json!({"/": 1})),
+            (json!({"a/": 1}), json!({"a": {"": 1}})),
+            (json!({"url": "https://x/y"}), json!({"url": "https://x/y"})),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(run(input.clone()).unwrap(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn lists_of_dicts_nest_at_any_depth() {
+        let input = json!({
+            "list/0/name": "a", "list/0/tags/0": "x", "list/0/tags/1": "y", "list/1/name": "b",
+            "list/1/items/0/id": 7, "list/1/items/1/id": 8, "other": null,
+        });
+        let expected = json!({
+            "list": [{"name": "a", "tags": ["x", "y"]}, {"name": "b", "items": [{"id": 7}, {"id": 8}]}],
+            "other": null,
+        });
+
+        assert_eq!(run(input).unwrap(), expected);
+    }
+
+    #[test]
+    fn indexes_sort_as_numbers_not_as_text() {
+        let input = json!({"x/10": 10, "x/0": 0, "x/1": 1, "x/2": 2, "x/3": 3, "x/4": 4, "x/5": 5,
+            "x/6": 6, "x/7": 7, "x/8": 8, "x/9": 9, "x/01": "one again"});
+
+        assert_eq!(run(input).unwrap_err().to_string(), "incomplete array before x/1");
+        let input = json!({"x/10": 10, "x/0": 0, "x/1": 1, "x/2": 2, "x/3": 3, "x/4": 4, "x/5": 5,
+            "x/6": 6, "x/7": 7, "x/8": 8, "x/9": 9});
+        assert_eq!(run(input).unwrap(), json!({"x": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}));
+    }
+
+    #[test]
+    fn conflicting_keys_are_refused_with_their_message() {
+        let cases = [
+            (json!({"a/1/b": 1}), "incomplete array before a/1 in a/1/b"),
+            (json!({"a/0/b": 1, "a/2/b": 1}), "incomplete array before a/2 in a/2/b"),
+            (json!({"a": 1, "a/b": 2}), "key \"a/b\" invalid because key \"a\" has value \"1\""),
+            (json!({"a/0": "text", "a/0/b": 2}), "key \"a/0/b\" invalid because key \"a/0\" has value \"text\""),
+            (json!({"a/0": 1, "a/x": 2}), "there is a mix between lists and dicts"),
+            (json!({"a/b/0": 1, "a/b/c": 2, "z": 3}), "there is a mix between lists and dicts"),
+            (json!({"a/99999999999999999999999": 1}), "incomplete array before a/99999999999999999999999"),
+        ];
+        for (input, message) in cases {
+            assert_eq!(run(input.clone()).unwrap_err().to_string(), message, "{input}");
+        }
+    }
+
+    #[test]
+    fn values_and_keys_without_slashes_are_kept_as_they_are() {
         assert_eq!(run(json!({})).unwrap(), json!({}));
-        assert!(!has_flat_keys(json!({"a": 1}).as_object().unwrap()));
+        assert_eq!(run(json!({"plain": {"x/y": [1]}})).unwrap(), json!({"plain": {"x/y": [1]}}));
+        assert_eq!(run(json!({"0": "a", "1": "b"})).unwrap(), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn flat_keys_are_detected_by_their_slash() {
+        assert!(!has_flat_keys(json!({"a": {"b/c": 1}}).as_object().unwrap()));
         assert!(has_flat_keys(json!({"a/b": 1}).as_object().unwrap()));
+        assert!(has_flat_keys(json!({"form//name": 1}).as_object().unwrap()));
     }
 }

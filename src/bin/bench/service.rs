@@ -1,0 +1,118 @@
+//! The service under load: the release binary run as a child process on a configuration
+//! written for the bench, so that its memory is measured alone.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+pub const API_KEY: &str = "bench-api-key-0123456789";
+pub const SLUG: &str = "bench";
+
+pub struct Service {
+    child: Child,
+    pub base: String,
+}
+
+impl Service {
+    /// Starts `bbb-connector serve` on `database_url` against the simulator at `bbb_url`.
+    pub async fn start(
+        dir: &Path,
+        database_url: &str,
+        bbb_url: &str,
+        secret: &str,
+        cache_seconds: u32,
+    ) -> anyhow::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let config = format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ndatabase_max_connections = 16\n\
+             secret_key = \"bench-secret-key\"\n\n[connectors.{SLUG}]\nbbb_url = \"{bbb_url}\"\nshared_secret = \"{secret}\"\n\
+             is_running_cache_seconds = {cache_seconds}\naccess = [\"ops\"]\n\n\
+             [[api_users]]\nname = \"ops\"\nkind = \"apikey\"\nkey = \"{API_KEY}\"\n"
+        );
+        let config_path = dir.join(format!("bench-{port}.toml"));
+        std::fs::write(&config_path, config)?;
+        let child = Command::new(binary()?)
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("cannot start bbb-connector")?;
+        let service = Self { child, base: format!("http://127.0.0.1:{port}") };
+        service.wait_ready().await?;
+        Ok(service)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(response) = reqwest::get(format!("{}/readyz", self.base)).await {
+                if response.status() == 200 {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the service did not become ready within 30 s")
+    }
+
+    /// Peak resident memory (VmHWM) of the service, in KiB.
+    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:")).context("no VmHWM")?;
+        Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+    }
+
+    pub fn create_path(&self) -> String {
+        format!("/bbb/{SLUG}/meeting/?apikey={API_KEY}")
+    }
+
+    /// Creates a rendezvous and returns the meeting object.
+    pub async fn create(&self, idempotent_id: &str) -> anyhow::Result<Value> {
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{}{}", self.base, self.create_path()))
+            .json(&json!({"name": "Bench", "idempotent_id": idempotent_id}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if answer["err"] != 0 {
+            bail!("create failed: {answer}");
+        }
+        Ok(answer["data"].clone())
+    }
+
+    /// Follows the agent link as a browser does, so the meeting runs in the simulator.
+    pub async fn start_meeting(&self, meeting: &Value) -> anyhow::Result<()> {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        let response = http.get(meeting["join_agent_url"].as_str().context("no join link")?).send().await?;
+        let location = response.headers().get("location").context("no redirect")?.to_str()?.to_owned();
+        http.get(location).send().await?;
+        Ok(())
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The release binary next to the bench binary.
+fn binary() -> anyhow::Result<PathBuf> {
+    let path = std::env::current_exe()?.with_file_name("bbb-connector");
+    if !path.exists() {
+        bail!("{} is missing: run `cargo build --release` first", path.display());
+    }
+    Ok(path)
+}
+
+/// The path part of a URL the service handed out.
+pub fn path_of(url: &str) -> String {
+    url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())).unwrap_or_default()
+}
