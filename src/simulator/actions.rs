@@ -83,7 +83,8 @@ fn create(inner: &Inner, params: &Params) -> Response {
     }
     let meeting = new_meeting(meeting_id, name, passwords, params);
     let response = create_answer(&meeting, "", "");
-    state.meetings.insert(meeting_id.to_owned(), meeting);
+    let deadline = inner.expiry_of(&meeting).unwrap_or_else(Instant::now);
+    state.add(meeting, deadline);
     response
 }
 

@@ -1,6 +1,6 @@
 //! The BigBlueButton simulator: an in-memory stand-in for a BBB server (tests, `demo`, workflow
 //! authors without a server). It verifies every checksum like bbb-web, keeps meetings with BBB's
-//! lifecycle, records every call, and can be told to fail.
+//! lifecycle, records the recent calls, and can be told to fail.
 
 mod actions;
 mod server;
@@ -102,8 +102,9 @@ impl Simulator {
         &self.inner.config.secret
     }
 
+    /// The most recent calls (the last 10,000), oldest first.
     pub fn calls(&self) -> Vec<RecordedCall> {
-        lock(&self.inner.calls).clone()
+        lock(&self.inner.calls).iter().cloned().collect()
     }
 
     pub fn call_count(&self, action: &str) -> usize {

@@ -1,11 +1,13 @@
 //! The simulator's memory: live meetings and their participants, join sessions, recordings,
 //! recorded calls, the current fault; and BBB's meeting lifecycle (expiry, end callbacks).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
 
 use super::{lock, Fault, Params, RecordedCall, SimulatorConfig};
 
@@ -65,33 +67,62 @@ pub struct Meetings {
     pub meetings: HashMap<String, SimulatedMeeting>,
     pub sessions: HashMap<String, Session>,
     pub recordings: Vec<SimulatedRecording>,
+    /// No meeting expires before this instant (None: none can expire), so that `expire`, run on
+    /// every access, scans the meetings only when one may be due.
+    next_expiry: Option<Instant>,
 }
+
+impl Meetings {
+    /// Keeps a new meeting that expires at `deadline` unless somebody joins.
+    pub fn add(&mut self, meeting: SimulatedMeeting, deadline: Instant) {
+        self.meetings.insert(meeting.meeting_id.clone(), meeting);
+        self.expect_expiry_by(deadline);
+    }
+
+    fn expect_expiry_by(&mut self, deadline: Instant) {
+        self.next_expiry = Some(self.next_expiry.map_or(deadline, |next| next.min(deadline)));
+    }
+}
+
+/// The most recent API calls kept for inspection; older ones are dropped, so that a long-running
+/// simulator does not grow without bound.
+const RECORDED_CALLS_KEPT: usize = 10_000;
 
 pub struct Inner {
     pub config: SimulatorConfig,
     pub addr: Mutex<Option<SocketAddr>>,
     pub meetings: Mutex<Meetings>,
-    pub calls: Mutex<Vec<RecordedCall>>,
+    pub calls: Mutex<VecDeque<RecordedCall>>,
     pub fault: Mutex<Option<Fault>>,
     /// Mirrors `Fault::Down` for the connection layer, which checks it on every read and write.
     pub down: std::sync::Arc<AtomicBool>,
     http: reqwest::Client,
+    /// Paces the end callbacks: when many meetings expire together they are sent a few at a
+    /// time, as bbb-web's callback queue does, not as one burst of connections.
+    callbacks_in_flight: std::sync::Arc<Semaphore>,
 }
 
 /// How long the simulator waits for a callback target.
 const CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// End callbacks sent at once.
+const CONCURRENT_CALLBACKS: usize = 4;
 
 impl Inner {
     pub fn new(config: SimulatorConfig) -> Self {
-        let http = reqwest::Client::builder().timeout(CALLBACK_TIMEOUT).build().unwrap_or_default();
+        let http = reqwest::Client::builder()
+            .timeout(CALLBACK_TIMEOUT)
+            .pool_max_idle_per_host(CONCURRENT_CALLBACKS)
+            .build()
+            .unwrap_or_default();
         Self {
             config,
             addr: Mutex::new(None),
             meetings: Mutex::new(Meetings::default()),
-            calls: Mutex::new(Vec::new()),
+            calls: Mutex::new(VecDeque::new()),
             fault: Mutex::new(None),
             down: std::sync::Arc::new(AtomicBool::new(false)),
             http,
+            callbacks_in_flight: std::sync::Arc::new(Semaphore::new(CONCURRENT_CALLBACKS)),
         }
     }
 
@@ -130,28 +161,49 @@ impl Inner {
         if let Some(meeting) = state.meetings.get_mut(meeting_id) {
             meeting.attendees.retain(|attendee| attendee.full_name != full_name);
             if meeting.attendees.is_empty() {
-                meeting.last_left_at = Some(Instant::now());
+                let left = Instant::now();
+                meeting.last_left_at = Some(left);
+                state.expect_expiry_by(left + self.config.expire_when_last_user_left);
             }
         }
     }
 
     /// Ends the meetings BBB would have ended by now (lazily, on every access).
     pub fn expire(&self) {
+        let now = Instant::now();
         let expired: Vec<String> = {
-            let state = lock(&self.meetings);
-            state.meetings.values().filter(|meeting| self.is_expired(meeting)).map(|m| m.meeting_id.clone()).collect()
+            let mut state = lock(&self.meetings);
+            if state.next_expiry.is_none() || state.next_expiry > Some(now) {
+                return;
+            }
+            let mut expired = Vec::new();
+            let mut next_expiry = None;
+            for meeting in state.meetings.values() {
+                match self.expiry_of(meeting) {
+                    Some(deadline) if deadline <= now => expired.push(meeting.meeting_id.clone()),
+                    Some(deadline) => {
+                        next_expiry = Some(next_expiry.map_or(deadline, |next: Instant| next.min(deadline)))
+                    }
+                    None => {}
+                }
+            }
+            state.next_expiry = next_expiry;
+            expired
         };
         for meeting_id in expired {
             self.end_meeting(&meeting_id);
         }
     }
 
-    fn is_expired(&self, meeting: &SimulatedMeeting) -> bool {
+    /// When BBB would end the meeting as it is now; None while somebody is in it.
+    pub fn expiry_of(&self, meeting: &SimulatedMeeting) -> Option<Instant> {
         if !meeting.has_user_joined {
-            return meeting.created_at.elapsed() >= self.config.expire_if_no_user_joined;
+            return Some(meeting.created_at + self.config.expire_if_no_user_joined);
         }
-        meeting.attendees.is_empty()
-            && meeting.last_left_at.is_some_and(|left| left.elapsed() >= self.config.expire_when_last_user_left)
+        if !meeting.attendees.is_empty() {
+            return None;
+        }
+        meeting.last_left_at.map(|left| left + self.config.expire_when_last_user_left)
     }
 
     /// Removes the meeting, keeps a recording if one was made, fires the end callbacks.
@@ -184,7 +236,9 @@ impl Inner {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         for target in targets {
             let http = self.http.clone();
+            let in_flight = std::sync::Arc::clone(&self.callbacks_in_flight);
             runtime.spawn(async move {
+                let Ok(_permit) = in_flight.acquire_owned().await else { return };
                 if let Err(error) = http.get(&target).send().await {
                     tracing::debug!(%error, "simulator: end callback failed");
                 }
@@ -193,6 +247,36 @@ impl Inner {
     }
 
     pub fn record_call(&self, call: RecordedCall) {
-        lock(&self.calls).push(call);
+        let mut calls = lock(&self.calls);
+        if calls.len() == RECORDED_CALLS_KEPT {
+            calls.pop_front();
+        }
+        calls.push_back(call);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_call_log_keeps_only_the_most_recent_calls() {
+        let inner = Inner::new(SimulatorConfig::default());
+
+        for i in 0..RECORDED_CALLS_KEPT + 10 {
+            let action = format!("call-{i}");
+            inner.record_call(RecordedCall {
+                action,
+                method: "GET".to_owned(),
+                params: Vec::new(),
+                checksum_valid: true,
+            });
+        }
+
+        let calls = lock(&inner.calls);
+        assert_eq!(calls.len(), RECORDED_CALLS_KEPT);
+        assert_eq!(calls.front().map(|call| call.action.as_str()), Some("call-10"));
+        let last = format!("call-{}", RECORDED_CALLS_KEPT + 9);
+        assert_eq!(calls.back().map(|call| call.action.as_str()), Some(last.as_str()));
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -200,4 +201,51 @@ async fn ending_a_meeting_calls_both_end_callbacks() {
     received.sort();
     assert_eq!(received, ["source=ended-url", "source=meta&recordingmarks=false&meetingID=ending"]);
     assert_eq!(api_key_of(client.end("ending").await.unwrap_err()), "notFound");
+}
+
+#[tokio::test]
+async fn meetings_ending_together_call_back_a_few_at_a_time() {
+    let (in_flight, most, received) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback_url = format!("http://{}/ended", listener.local_addr().unwrap());
+    let counters = (Arc::clone(&in_flight), Arc::clone(&most), Arc::clone(&received));
+    let router = Router::new().route(
+        "/ended",
+        get(move || {
+            let (in_flight, most, received) = counters.clone();
+            async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                received.fetch_add(1, Ordering::SeqCst);
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let config = SimulatorConfig {
+        secret: SHARED_SECRET.to_owned(),
+        expire_if_no_user_joined: Duration::from_millis(200),
+        ..SimulatorConfig::default()
+    };
+    let simulator = Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let client = client_for(&simulator, ChecksumAlgorithm::Sha256, SHARED_SECRET);
+    for i in 0..20 {
+        let mut request = create_request(&format!("together-{i}"), "attendee-pw", &[]);
+        request.meeting_ended_url = Some(callback_url.clone());
+        client.create(&request).await.unwrap();
+    }
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(simulator.meeting_ids().is_empty(), "all expired together");
+    for _ in 0..100 {
+        if received.load(Ordering::SeqCst) == 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    assert_eq!(received.load(Ordering::SeqCst), 20, "every end callback arrives");
+    assert!((1..=4).contains(&most.load(Ordering::SeqCst)), "at most 4 at once, saw {}", most.load(Ordering::SeqCst));
 }

@@ -28,13 +28,14 @@ async fn main() -> anyhow::Result<()> {
     wrk::ensure_installed()?;
     let dir = std::env::temp_dir().join(format!("bbb-connector-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let simulator = Simulator::spawn(
-        SimulatorConfig { secret: SECRET.to_owned(), ..SimulatorConfig::default() },
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await?;
     let mut columns = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
+        // A simulator of its own per backend: the meetings of one column cannot weigh on the other.
+        let simulator = Simulator::spawn(
+            SimulatorConfig { secret: SECRET.to_owned(), ..SimulatorConfig::default() },
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await?;
         match measure(backend, &simulator, &dir).await? {
             Some(figures) => columns.push((backend, figures)),
             None => eprintln!("bench: PostgreSQL unreachable (TEST_DATABASE_URL), its column is left out"),
