@@ -52,8 +52,8 @@ pub async fn find_with_key(state: &AppState, path: &JoinPath) -> Result<Meeting,
 
 async fn join_url(state: &AppState, path: &JoinPath, base: &PublicBase, query: &str) -> Result<String, ApiError> {
     let meeting = find_with_key(state, path).await?;
-    let create_time = create_on_bbb(state, &path.connector, &meeting, base).await?.create_time;
-    state.store.record_join_followed(meeting.guid, truncate_to_micros(Utc::now())).await?;
+    let followed_at = truncate_to_micros(Utc::now());
+    let create_time = create_on_bbb(state, &path.connector, &meeting, base, Some(followed_at)).await?.create_time;
     let full_name = display_name(&meeting, path.role, query, &path.connector.config);
     let password = match path.role {
         JoinRole::Agent => &meeting.moderator_pw,

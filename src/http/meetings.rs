@@ -109,7 +109,7 @@ pub async fn post_meeting(
     }
     let mut meeting = outcome.meeting;
     if meeting.bbb_create_answer.is_none() {
-        let created = create_on_bbb(&state, &connector, &meeting, &base).await?;
+        let created = create_on_bbb(&state, &connector, &meeting, &base, None).await?;
         meeting.bbb_create_answer = Some(created.meeting_info);
         meeting.updated = created.recorded_at;
     }
@@ -144,12 +144,14 @@ pub struct Created {
 }
 
 /// Calls BBB `create` for the rendezvous (idempotent: same passwords every time), sharing the
-/// call with concurrent callers, and stores the answer.
+/// call with concurrent callers, and stores the answer, with the time a join link was followed
+/// when that is why it is called.
 pub async fn create_on_bbb(
     state: &AppState,
     connector: &Connector,
     meeting: &Meeting,
     base: &PublicBase,
+    join_followed_at: Option<DateTime<Utc>>,
 ) -> Result<Created, ApiError> {
     let request = CreateRequest {
         meeting_id: meeting.guid.to_string(),
@@ -166,7 +168,7 @@ pub async fn create_on_bbb(
         .await
         .map_err(|err| ApiError::Bbb((*err).clone()))?;
     let recorded_at = truncate_to_micros(Utc::now());
-    state.store.record_create_answer(meeting.guid, &answer.meeting_info, recorded_at).await?;
+    state.store.record_create_answer(meeting.guid, &answer.meeting_info, recorded_at, join_followed_at).await?;
     // Only in-flight calls are shared: the next click must re-create a meeting BBB forgot.
     connector.creates.invalidate(&meeting.guid).await;
     Ok(Created { meeting_info: answer.meeting_info.clone(), create_time: answer.create_time, recorded_at })

@@ -73,12 +73,15 @@ async fn state_updates_round_trip(store: Arc<dyn Store>) {
     store.get_or_create_meeting(&new).await.unwrap();
     let answer = json!({"create_time": 1718000000000_i64, "voice_bridge": "71542", "has_user_joined": false});
 
-    store.record_create_answer(new.guid, &answer, at(1)).await.unwrap();
-    store.record_join_followed(new.guid, at(2)).await.unwrap();
+    store.record_create_answer(new.guid, &json!({"create_time": 1}), at(1), None).await.unwrap();
+    let booked = store.find_meeting(new.guid).await.unwrap().unwrap();
+    store.record_create_answer(new.guid, &answer, at(2), Some(at(2))).await.unwrap();
+    store.record_create_answer(new.guid, &answer, at(2), None).await.unwrap();
     store.record_running_state(new.guid, true, at(3)).await.unwrap();
     store.record_running_state(new.guid, false, at(4)).await.unwrap();
     let found = store.find_meeting(new.guid).await.unwrap().unwrap();
 
+    assert_eq!((booked.updated, booked.join_followed_at), (at(1), None));
     assert_eq!(found.bbb_create_answer, Some(answer));
     assert_eq!(found.join_followed_at, Some(at(2)));
     assert!(!found.running);

@@ -14,6 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::pool::PoolOptions;
+use sqlx::Connection;
 
 use crate::domain::{Guid, Meeting, NewMeeting};
 
@@ -65,8 +67,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn find_meeting(&self, guid: Guid) -> Result<Option<Meeting>, StoreError>;
 
-    /// Stores BBB's last `create` answer (the `bbb_meeting_info` object).
-    async fn record_create_answer(&self, guid: Guid, answer: &Value, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Stores BBB's last `create` answer (the `bbb_meeting_info` object) at `at`; with
+    /// `join_followed_at`, also notes that a join link was followed then (one write per join).
+    async fn record_create_answer(
+        &self,
+        guid: Guid,
+        answer: &Value,
+        at: DateTime<Utc>,
+        join_followed_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
 
     /// Stores what BBB said of the meeting at `checked_at`; `last_time_running` moves only
     /// when it is running.
@@ -76,9 +85,6 @@ pub trait Store: Send + Sync + 'static {
         running: bool,
         checked_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-
-    /// Notes that a join link of the rendezvous was followed.
-    async fn record_join_followed(&self, guid: Guid, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Remembers a signature nonce until `expires_at`; false when it is already known (a replay).
     /// Forgets the nonces expired at `now`.
@@ -116,6 +122,22 @@ impl Default for StoreOptions {
             statement_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// A pooled connection idle for longer than this is pinged before use, since the database may
+/// have dropped it meanwhile (restart, network cut). Busy connections are not: sqlx's default
+/// pings on every acquire, one more round trip for each statement.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// The pool settings both backends share.
+fn pool_options<DB: sqlx::Database>(options: &StoreOptions) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|connection: &mut DB::Connection, metadata| {
+            Box::pin(async move { Ok(metadata.idle_for < PING_WHEN_IDLE_FOR || connection.ping().await.is_ok()) })
+        })
 }
 
 /// Opens the backend named by the URL scheme (`sqlite:` or `postgres://`).

@@ -6,11 +6,11 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgRow};
 use sqlx::{Connection, Row};
 
 use super::record::{MeetingRecord, NewMeetingJson};
-use super::{redact_database_url, GetOrCreate, Store, StoreError, StoreOptions};
+use super::{pool_options, redact_database_url, GetOrCreate, Store, StoreError, StoreOptions};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -35,10 +35,7 @@ impl PostgresStore {
             .options([("statement_timeout", statement_timeout.as_str())]);
         // One direct connection first: a pool would hide "connection refused" behind a timeout.
         PgConnection::connect_with(&connect_options).await.map_err(unavailable)?.close().await.map_err(unavailable)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_lazy_with(connect_options);
+        let pool = pool_options(options).connect_lazy_with(connect_options);
         Ok(Self { pool })
     }
 
@@ -89,53 +86,71 @@ impl Store for PostgresStore {
         MIGRATOR.run(&self.pool).await.map_err(|err| StoreError::Unavailable(format!("migration failed: {err}")))
     }
 
+    /// One statement: the insert, and the existing row when the insert met one. The select
+    /// reads the statement's snapshot, so a row committed by a concurrent insert meanwhile is
+    /// missed by both halves; a plain select then finds it.
     async fn get_or_create_meeting(&self, new: &NewMeeting) -> Result<GetOrCreate, StoreError> {
         let json = NewMeetingJson::of(new);
         let request = &new.request;
-        let inserted = sqlx::query(
-            "insert into meetings (guid, slug, idempotent_id, name, create_parameters, join_user_parameters, \
-             join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, user_key, attendee_pw, \
-             moderator_pw, created, updated) \
+        let sql = format!(
+            "with inserted as (insert into meetings (guid, slug, idempotent_id, name, create_parameters, \
+             join_user_parameters, join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, \
+             user_key, attendee_pw, moderator_pw, created, updated) \
              values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $15) \
-             on conflict (slug, idempotent_id) do nothing",
-        )
-        .bind(new.guid.to_string())
-        .bind(&new.slug)
-        .bind(&request.idempotent_id)
-        .bind(&request.name)
-        .bind(&json.create_parameters)
-        .bind(&json.join_user_parameters)
-        .bind(&json.join_agent_parameters)
-        .bind(&request.user_full_name)
-        .bind(&request.agent_full_name)
-        .bind(&json.metadata)
-        .bind(new.agent_key.as_str())
-        .bind(new.user_key.as_str())
-        .bind(&new.attendee_pw)
-        .bind(&new.moderator_pw)
-        .bind(new.created)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1;
+             on conflict (slug, idempotent_id) do nothing returning {MEETING_COLUMNS}, true as inserted) \
+             select * from inserted union all \
+             select {MEETING_COLUMNS}, false as inserted from meetings where slug = $2 and idempotent_id = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(new.guid.to_string())
+            .bind(&new.slug)
+            .bind(&request.idempotent_id)
+            .bind(&request.name)
+            .bind(&json.create_parameters)
+            .bind(&json.join_user_parameters)
+            .bind(&json.join_agent_parameters)
+            .bind(&request.user_full_name)
+            .bind(&request.agent_full_name)
+            .bind(&json.metadata)
+            .bind(new.agent_key.as_str())
+            .bind(new.user_key.as_str())
+            .bind(&new.attendee_pw)
+            .bind(&new.moderator_pw)
+            .bind(new.created)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = row {
+            let meeting = Meeting::try_from(record_of(&row)?)?;
+            return Ok(GetOrCreate { meeting, created: row.try_get("inserted")? });
+        }
         let meeting = self
             .select_meeting("slug = $1 and idempotent_id = $2", &[&new.slug, &request.idempotent_id])
             .await?
             .ok_or_else(|| StoreError::Conflict("rendezvous vanished right after its creation".to_owned()))?;
-        Ok(GetOrCreate { meeting, created: inserted })
+        Ok(GetOrCreate { meeting, created: false })
     }
 
     async fn find_meeting(&self, guid: Guid) -> Result<Option<Meeting>, StoreError> {
         self.select_meeting("guid = $1", &[&guid.to_string()]).await
     }
 
-    async fn record_create_answer(&self, guid: Guid, answer: &Value, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("update meetings set bbb_create_answer = $2::jsonb, updated = $3 where guid = $1")
-            .bind(guid.to_string())
-            .bind(answer.to_string())
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+    async fn record_create_answer(
+        &self,
+        guid: Guid,
+        answer: &Value,
+        at: DateTime<Utc>,
+        join_followed_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update meetings set bbb_create_answer = $2::jsonb, updated = $3, \
+             join_followed_at = coalesce($4, join_followed_at) where guid = $1",
+        )
+        .bind(guid.to_string())
+        .bind(answer.to_string())
+        .bind(at)
+        .bind(join_followed_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -155,15 +170,6 @@ impl Store for PostgresStore {
         .bind(checked_at)
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    async fn record_join_followed(&self, guid: Guid, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("update meetings set join_followed_at = $2 where guid = $1")
-            .bind(guid.to_string())
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 

@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
 };
 use sqlx::Row;
 
 use super::record::{MeetingRecord, NewMeetingJson};
-use super::{GetOrCreate, Store, StoreError, StoreOptions};
+use super::{pool_options, GetOrCreate, Store, StoreError, StoreOptions};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -40,24 +40,28 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect_options)
-            .await
-            .map_err(unavailable)?;
+        let pool = pool_options(options).connect_with(connect_options).await.map_err(unavailable)?;
         Ok(Self { pool })
     }
 
     async fn select_meeting(&self, condition: &str, binds: &[&str]) -> Result<Option<Meeting>, StoreError> {
-        let sql = format!("select {MEETING_COLUMNS} from meetings where {condition}");
-        let mut query = sqlx::query(&sql);
-        for value in binds {
-            query = query.bind(*value);
-        }
-        let row = query.fetch_optional(&self.pool).await?;
-        row.map(|row| record_of(&row).and_then(Meeting::try_from)).transpose()
+        let mut connection = self.pool.acquire().await?;
+        select_meeting(&mut connection, condition, binds).await
     }
+}
+
+async fn select_meeting(
+    connection: &mut SqliteConnection,
+    condition: &str,
+    binds: &[&str],
+) -> Result<Option<Meeting>, StoreError> {
+    let sql = format!("select {MEETING_COLUMNS} from meetings where {condition}");
+    let mut query = sqlx::query(&sql);
+    for value in binds {
+        query = query.bind(*value);
+    }
+    let row = query.fetch_optional(connection).await?;
+    row.map(|row| record_of(&row).and_then(Meeting::try_from)).transpose()
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -104,22 +108,18 @@ fn record_of(row: &SqliteRow) -> Result<MeetingRecord, StoreError> {
     })
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(|err| StoreError::Unavailable(format!("migration failed: {err}")))
-    }
-
-    async fn get_or_create_meeting(&self, new: &NewMeeting) -> Result<GetOrCreate, StoreError> {
-        let json = NewMeetingJson::of(new);
-        let request = &new.request;
-        let inserted = sqlx::query(
-            "insert into meetings (guid, slug, idempotent_id, name, create_parameters, join_user_parameters, \
-             join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, user_key, attendee_pw, \
-             moderator_pw, created, updated) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
-             on conflict (slug, idempotent_id) do nothing",
-        )
+/// Inserts the rendezvous; None when (slug, idempotent_id) exists already.
+async fn insert_meeting(connection: &mut SqliteConnection, new: &NewMeeting) -> Result<Option<Meeting>, StoreError> {
+    let json = NewMeetingJson::of(new);
+    let request = &new.request;
+    let sql = format!(
+        "insert into meetings (guid, slug, idempotent_id, name, create_parameters, join_user_parameters, \
+         join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, user_key, attendee_pw, \
+         moderator_pw, created, updated) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+         on conflict (slug, idempotent_id) do nothing returning {MEETING_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
         .bind(new.guid.to_string())
         .bind(&new.slug)
         .bind(&request.idempotent_id)
@@ -135,28 +135,56 @@ impl Store for SqliteStore {
         .bind(&new.attendee_pw)
         .bind(&new.moderator_pw)
         .bind(micros(new.created))
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1;
-        let meeting = self
-            .select_meeting("slug = $1 and idempotent_id = $2", &[&new.slug, &request.idempotent_id])
+        .fetch_optional(connection)
+        .await?;
+    row.map(|row| record_of(&row).and_then(Meeting::try_from)).transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(|err| StoreError::Unavailable(format!("migration failed: {err}")))
+    }
+
+    /// A replay reads only, so that replays do not queue behind SQLite's single writer; a new
+    /// rendezvous is inserted, and read back if a concurrent insert won.
+    async fn get_or_create_meeting(&self, new: &NewMeeting) -> Result<GetOrCreate, StoreError> {
+        let by_idempotent_id = "slug = $1 and idempotent_id = $2";
+        let keys = [new.slug.as_str(), new.request.idempotent_id.as_str()];
+        let mut connection = self.pool.acquire().await?;
+        if let Some(meeting) = select_meeting(&mut connection, by_idempotent_id, &keys).await? {
+            return Ok(GetOrCreate { meeting, created: false });
+        }
+        if let Some(meeting) = insert_meeting(&mut connection, new).await? {
+            return Ok(GetOrCreate { meeting, created: true });
+        }
+        let meeting = select_meeting(&mut connection, by_idempotent_id, &keys)
             .await?
             .ok_or_else(|| StoreError::Conflict("rendezvous vanished right after its creation".to_owned()))?;
-        Ok(GetOrCreate { meeting, created: inserted })
+        Ok(GetOrCreate { meeting, created: false })
     }
 
     async fn find_meeting(&self, guid: Guid) -> Result<Option<Meeting>, StoreError> {
         self.select_meeting("guid = $1", &[&guid.to_string()]).await
     }
 
-    async fn record_create_answer(&self, guid: Guid, answer: &Value, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("update meetings set bbb_create_answer = $2, updated = $3 where guid = $1")
-            .bind(guid.to_string())
-            .bind(answer.to_string())
-            .bind(micros(at))
-            .execute(&self.pool)
-            .await?;
+    async fn record_create_answer(
+        &self,
+        guid: Guid,
+        answer: &Value,
+        at: DateTime<Utc>,
+        join_followed_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update meetings set bbb_create_answer = $2, updated = $3, \
+             join_followed_at = coalesce($4, join_followed_at) where guid = $1",
+        )
+        .bind(guid.to_string())
+        .bind(answer.to_string())
+        .bind(micros(at))
+        .bind(join_followed_at.map(micros))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -176,15 +204,6 @@ impl Store for SqliteStore {
         .bind(micros(checked_at))
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    async fn record_join_followed(&self, guid: Guid, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("update meetings set join_followed_at = $2 where guid = $1")
-            .bind(guid.to_string())
-            .bind(micros(at))
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 
