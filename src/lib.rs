@@ -7,6 +7,8 @@ pub mod config;
 pub mod connectors;
 pub mod demo;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod simulator;
 pub mod store;

@@ -10,6 +10,7 @@ mod bbb_client;
 mod bbb_faults;
 mod cli;
 mod fuzz;
+mod fuzz_seeds;
 mod helpers;
 mod properties;
 mod simulator;
