@@ -83,7 +83,7 @@ fn create(inner: &Inner, params: &Params) -> Response {
     }
     let meeting = new_meeting(meeting_id, name, passwords, params);
     let response = create_answer(&meeting, "", "");
-    let deadline = inner.expiry_of(&meeting).unwrap_or_else(Instant::now);
+    let deadline = inner.expiry_of(&meeting);
     state.add(meeting, deadline);
     response
 }

@@ -73,14 +73,18 @@ pub struct Meetings {
 }
 
 impl Meetings {
-    /// Keeps a new meeting that expires at `deadline` unless somebody joins.
-    pub fn add(&mut self, meeting: SimulatedMeeting, deadline: Instant) {
+    /// Keeps a new meeting, which ends at `deadline` (None: never) unless somebody joins.
+    pub fn add(&mut self, meeting: SimulatedMeeting, deadline: Option<Instant>) {
         self.meetings.insert(meeting.meeting_id.clone(), meeting);
-        self.expect_expiry_by(deadline);
+        self.next_expiry = earliest(self.next_expiry, deadline);
     }
+}
 
-    fn expect_expiry_by(&mut self, deadline: Instant) {
-        self.next_expiry = Some(self.next_expiry.map_or(deadline, |next| next.min(deadline)));
+/// The earlier of two optional instants, None standing for never.
+fn earliest(first: Option<Instant>, second: Option<Instant>) -> Option<Instant> {
+    match (first, second) {
+        (Some(first), Some(second)) => Some(first.min(second)),
+        (either, None) | (None, either) => either,
     }
 }
 
@@ -163,7 +167,8 @@ impl Inner {
             if meeting.attendees.is_empty() {
                 let left = Instant::now();
                 meeting.last_left_at = Some(left);
-                state.expect_expiry_by(left + self.config.expire_when_last_user_left);
+                state.next_expiry =
+                    earliest(state.next_expiry, left.checked_add(self.config.expire_when_last_user_left));
             }
         }
     }
@@ -181,9 +186,7 @@ impl Inner {
             for meeting in state.meetings.values() {
                 match self.expiry_of(meeting) {
                     Some(deadline) if deadline <= now => expired.push(meeting.meeting_id.clone()),
-                    Some(deadline) => {
-                        next_expiry = Some(next_expiry.map_or(deadline, |next: Instant| next.min(deadline)))
-                    }
+                    Some(deadline) => next_expiry = earliest(next_expiry, Some(deadline)),
                     None => {}
                 }
             }
@@ -195,15 +198,16 @@ impl Inner {
         }
     }
 
-    /// When BBB would end the meeting as it is now; None while somebody is in it.
+    /// When BBB would end the meeting as it is now; None while somebody is in it (or for a delay
+    /// too long to reach).
     pub fn expiry_of(&self, meeting: &SimulatedMeeting) -> Option<Instant> {
         if !meeting.has_user_joined {
-            return Some(meeting.created_at + self.config.expire_if_no_user_joined);
+            return meeting.created_at.checked_add(self.config.expire_if_no_user_joined);
         }
         if !meeting.attendees.is_empty() {
             return None;
         }
-        meeting.last_left_at.map(|left| left + self.config.expire_when_last_user_left)
+        meeting.last_left_at.and_then(|left| left.checked_add(self.config.expire_when_last_user_left))
     }
 
     /// Removes the meeting, keeps a recording if one was made, fires the end callbacks.
