@@ -210,3 +210,37 @@ impl Store for PostgresStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::PING_WHEN_IDLE_FOR;
+    use crate::testing::{TestDatabase, DEFAULT_TEST_DATABASE_URL};
+
+    /// What a PostgreSQL restart leaves in the pool: connections the server has closed. (SQLite
+    /// has no server to close them.)
+    #[tokio::test]
+    async fn a_connection_the_server_closed_while_idle_is_replaced_before_use() {
+        let Some(db) = TestDatabase::postgres().await else { return };
+        let options = StoreOptions { max_connections: 1, ..StoreOptions::default() };
+        let store = PostgresStore::connect(&db.url, &options).await.unwrap();
+        store.ping().await.unwrap();
+        let database = url::Url::parse(&db.url).unwrap().path().trim_start_matches('/').to_owned();
+        let admin_url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+
+        let terminated: i64 = sqlx::query_scalar(
+            "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity where datname = $1) as t",
+        )
+        .bind(&database)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        tokio::time::sleep(PING_WHEN_IDLE_FOR + Duration::from_millis(200)).await;
+
+        assert_eq!(terminated, 1, "the pool's one connection was cut");
+        store.ping().await.expect("the cut connection was replaced before use");
+    }
+}
