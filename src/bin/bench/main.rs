@@ -26,6 +26,7 @@ const POLL_RUN: Duration = Duration::from_secs(10);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     wrk::ensure_installed()?;
+    service::build_release_binary()?;
     let dir = std::env::temp_dir().join(format!("bbb-connector-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut columns = Vec::new();

@@ -103,6 +103,24 @@ impl Drop for Service {
     }
 }
 
+/// Builds the release service binary, or brings it up to date, so that a fresh clone benches
+/// and a stale binary is never measured. `cargo run --bin bench` builds only the bench itself.
+pub fn build_release_binary() -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        bail!("the bench measures release builds: run it as `cargo run --release --bin bench`");
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "--bin", "bbb-connector", "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .status()
+        .context("cannot run cargo to build the service")?;
+    if !status.success() {
+        bail!("cargo could not build the service");
+    }
+    Ok(())
+}
+
 /// The release binary next to the bench binary.
 fn binary() -> anyhow::Result<PathBuf> {
     let path = std::env::current_exe()?.with_file_name("bbb-connector");
