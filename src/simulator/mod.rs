@@ -121,9 +121,7 @@ impl Simulator {
 
     /// A BBB restart: every meeting vanishes, without callbacks.
     pub fn forget_all_meetings(&self) {
-        let mut meetings = lock(&self.inner.meetings);
-        meetings.meetings.clear();
-        meetings.sessions.clear();
+        lock(&self.inner.meetings).forget_all();
     }
 
     /// Makes a participant present, as if they had opened the client.

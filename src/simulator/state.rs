@@ -1,7 +1,8 @@
 //! The simulator's memory: live meetings and their participants, join sessions, recordings,
 //! recorded calls, the current fault; and BBB's meeting lifecycle (expiry, end callbacks).
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -67,24 +68,41 @@ pub struct Meetings {
     pub meetings: HashMap<String, SimulatedMeeting>,
     pub sessions: HashMap<String, Session>,
     pub recordings: Vec<SimulatedRecording>,
-    /// No meeting expires before this instant (None: none can expire), so that `expire`, run on
-    /// every access, scans the meetings only when one may be due.
-    next_expiry: Option<Instant>,
+    /// When meetings may end, earliest first: one entry per creation and per last departure.
+    /// An entry outdated since (somebody joined, the meeting ended or was re-created) is
+    /// dropped when it comes due, so that `expire`, run on every access, costs a heap peek.
+    deadlines: BinaryHeap<Reverse<(Instant, String)>>,
 }
 
 impl Meetings {
     /// Keeps a new meeting, which ends at `deadline` (None: never) unless somebody joins.
     pub fn add(&mut self, meeting: SimulatedMeeting, deadline: Option<Instant>) {
+        self.expect_end_at(&meeting.meeting_id, deadline);
         self.meetings.insert(meeting.meeting_id.clone(), meeting);
-        self.next_expiry = earliest(self.next_expiry, deadline);
     }
-}
 
-/// The earlier of two optional instants, None standing for never.
-fn earliest(first: Option<Instant>, second: Option<Instant>) -> Option<Instant> {
-    match (first, second) {
-        (Some(first), Some(second)) => Some(first.min(second)),
-        (either, None) | (None, either) => either,
+    fn expect_end_at(&mut self, meeting_id: &str, deadline: Option<Instant>) {
+        if let Some(deadline) = deadline {
+            self.deadlines.push(Reverse((deadline, meeting_id.to_owned())));
+        }
+    }
+
+    /// A BBB restart: every meeting and session is gone (recordings stay, as on disk).
+    pub fn forget_all(&mut self) {
+        self.meetings.clear();
+        self.sessions.clear();
+        self.deadlines.clear();
+    }
+
+    /// Takes the deadline entries due at `now`, whatever their meeting's state.
+    fn take_due(&mut self, now: Instant) -> Vec<String> {
+        let mut due = Vec::new();
+        while self.deadlines.peek().is_some_and(|Reverse((deadline, _))| *deadline <= now) {
+            if let Some(Reverse((_, meeting_id))) = self.deadlines.pop() {
+                due.push(meeting_id);
+            }
+        }
+        due
     }
 }
 
@@ -167,8 +185,7 @@ impl Inner {
             if meeting.attendees.is_empty() {
                 let left = Instant::now();
                 meeting.last_left_at = Some(left);
-                state.next_expiry =
-                    earliest(state.next_expiry, left.checked_add(self.config.expire_when_last_user_left));
+                state.expect_end_at(meeting_id, left.checked_add(self.config.expire_when_last_user_left));
             }
         }
     }
@@ -178,20 +195,13 @@ impl Inner {
         let now = Instant::now();
         let expired: Vec<String> = {
             let mut state = lock(&self.meetings);
-            if state.next_expiry.is_none() || state.next_expiry > Some(now) {
-                return;
-            }
-            let mut expired = Vec::new();
-            let mut next_expiry = None;
-            for meeting in state.meetings.values() {
-                match self.expiry_of(meeting) {
-                    Some(deadline) if deadline <= now => expired.push(meeting.meeting_id.clone()),
-                    Some(deadline) => next_expiry = earliest(next_expiry, Some(deadline)),
-                    None => {}
-                }
-            }
-            state.next_expiry = next_expiry;
-            expired
+            let due = state.take_due(now);
+            due.into_iter()
+                .filter(|meeting_id| {
+                    let meeting = state.meetings.get(meeting_id);
+                    meeting.and_then(|meeting| self.expiry_of(meeting)).is_some_and(|deadline| deadline <= now)
+                })
+                .collect()
         };
         for meeting_id in expired {
             self.end_meeting(&meeting_id);

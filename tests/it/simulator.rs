@@ -249,3 +249,25 @@ async fn meetings_ending_together_call_back_a_few_at_a_time() {
     assert_eq!(received.load(Ordering::SeqCst), 20, "every end callback arrives");
     assert!((1..=4).contains(&most.load(Ordering::SeqCst)), "at most 4 at once, saw {}", most.load(Ordering::SeqCst));
 }
+
+#[tokio::test]
+async fn a_meeting_ended_and_created_again_lives_its_own_delay() {
+    let config = SimulatorConfig {
+        secret: SHARED_SECRET.to_owned(),
+        expire_if_no_user_joined: Duration::from_millis(600),
+        ..SimulatorConfig::default()
+    };
+    let simulator = Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let client = client_for(&simulator, ChecksumAlgorithm::Sha256, SHARED_SECRET);
+    client.create(&create_request("again", "attendee-pw", &[])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client.end("again").await.unwrap();
+    client.create(&create_request("again", "attendee-pw", &[])).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let past_the_first_delay = simulator.meeting("again").is_some();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    assert!(past_the_first_delay, "the first creation's delay does not end the second meeting");
+    assert!(simulator.meeting("again").is_none(), "the second meeting ends after its own delay");
+}
