@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::Router;
-use bbb_connector::bbb::{checksum, encode_query, BbbError, ChecksumAlgorithm, CreateRequest};
+use bbb_connector::bbb::{checksum, encode_query, BbbClient, BbbError, ChecksumAlgorithm, CreateRequest};
 use bbb_connector::simulator::{verify_checksum, Simulator, SimulatorConfig};
 
 use crate::bbb_client::client_for;
@@ -25,6 +25,18 @@ fn create_request(meeting_id: &str, attendee_pw: &str, parameters: &[(&str, &str
         meeting_ended_url: None,
         parameters: parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
     }
+}
+
+/// A simulator whose meetings end after the given delays (nobody joined; last one left).
+async fn spawn_with_expiry(no_user_joined: Duration, last_user_left: Duration) -> (Simulator, BbbClient) {
+    let config = SimulatorConfig {
+        secret: SHARED_SECRET.to_owned(),
+        expire_if_no_user_joined: no_user_joined,
+        expire_when_last_user_left: last_user_left,
+    };
+    let simulator = Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let client = client_for(&simulator, ChecksumAlgorithm::Sha256, SHARED_SECRET);
+    (simulator, client)
 }
 
 fn api_key_of(error: BbbError) -> String {
@@ -128,13 +140,7 @@ async fn join_resolves_roles_like_bbb_web() {
 
 #[tokio::test]
 async fn meetings_expire_like_on_a_real_server() {
-    let config = SimulatorConfig {
-        secret: SHARED_SECRET.to_owned(),
-        expire_if_no_user_joined: Duration::from_millis(300),
-        expire_when_last_user_left: Duration::from_millis(300),
-    };
-    let simulator = Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let client = client_for(&simulator, ChecksumAlgorithm::Sha256, SHARED_SECRET);
+    let (simulator, client) = spawn_with_expiry(Duration::from_millis(300), Duration::from_millis(300)).await;
     client.create(&create_request("nobody", "attendee-pw", &[])).await.unwrap();
     client.create(&create_request("left", "attendee-pw", &[])).await.unwrap();
     simulator.mark_present("left", "Agent", "MODERATOR");
@@ -224,13 +230,7 @@ async fn meetings_ending_together_call_back_a_few_at_a_time() {
         }),
     );
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let config = SimulatorConfig {
-        secret: SHARED_SECRET.to_owned(),
-        expire_if_no_user_joined: Duration::from_millis(200),
-        ..SimulatorConfig::default()
-    };
-    let simulator = Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let client = client_for(&simulator, ChecksumAlgorithm::Sha256, SHARED_SECRET);
+    let (simulator, client) = spawn_with_expiry(Duration::from_millis(200), Duration::from_secs(60)).await;
     for i in 0..20 {
         let mut request = create_request(&format!("together-{i}"), "attendee-pw", &[]);
         request.meeting_ended_url = Some(callback_url.clone());
@@ -252,13 +252,7 @@ async fn meetings_ending_together_call_back_a_few_at_a_time() {
 
 #[tokio::test]
 async fn a_meeting_ended_and_created_again_lives_its_own_delay() {
-    let config = SimulatorConfig {
-        secret: SHARED_SECRET.to_owned(),
-        expire_if_no_user_joined: Duration::from_millis(600),
-        ..SimulatorConfig::default()
-    };
-    let simulator = Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
-    let client = client_for(&simulator, ChecksumAlgorithm::Sha256, SHARED_SECRET);
+    let (simulator, client) = spawn_with_expiry(Duration::from_millis(600), Duration::from_secs(60)).await;
     client.create(&create_request("again", "attendee-pw", &[])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     client.end("again").await.unwrap();
