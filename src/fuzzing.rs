@@ -17,8 +17,9 @@ use crate::simulator::verify_checksum;
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and of its seed folder.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("unflatten", unflatten),
+    ("unflatten_work", unflatten_work),
     ("payload", payload),
     ("publik_signature", publik_signature),
     ("bbb_xml", bbb_xml),
@@ -34,8 +35,48 @@ const SIGNATURE_PARAMETERS: [&str; 5] = ["orig", "algo", "timestamp", "nonce", "
 /// Any JSON object through Passerelle's unflattening rules.
 pub fn unflatten(data: &[u8]) {
     if let Ok(object) = serde_json::from_slice::<Map<String, Value>>(data) {
-        let _ = crate::http::unflatten::unflatten(object);
+        let _ = crate::domain::unflatten::unflatten(object);
     }
+}
+
+/// Steps unflatten may take per byte of key (and per key): far above what it takes, far below
+/// what a quadratic walk of a deep key would (a 4 KiB key of 2,000 components: ~2,000 per byte).
+const UNFLATTEN_STEPS_PER_BYTE: usize = 64;
+
+/// Flat keys built from the bytes, as deep, wide and prefix-sharing as the bytes say, through
+/// unflatten: its work must stay linear in the size of the keys.
+pub fn unflatten_work(data: &[u8]) {
+    let object = flat_keys(data);
+    let size: usize = object.keys().map(|key| key.len() + 1).sum::<usize>() + 1;
+    let (_, work) = crate::domain::unflatten::unflatten_counting(object);
+    assert!(work <= UNFLATTEN_STEPS_PER_BYTE * size, "{work} steps for {size} bytes of keys");
+}
+
+/// Each byte extends the current key (a name, an index, a literal `//`, a wide name, many
+/// components at once) or ends it; a key may restart from the previous one's prefix.
+fn flat_keys(data: &[u8]) -> Map<String, Value> {
+    let mut object = Map::new();
+    let mut key = String::new();
+    let mut previous = String::new();
+    for &byte in data {
+        let count = usize::from(byte >> 3);
+        match byte & 7 {
+            0 => {
+                object.insert(std::mem::take(&mut key), Value::from(byte));
+                continue;
+            }
+            1 => key.push_str("/a"),
+            2 => key.push_str(&format!("/{}", count % 12)),
+            3 => key.push_str("//"),
+            4 => key.push_str(&format!("/{}", "w".repeat(count * 8))),
+            5 => key.push_str(&"/d".repeat(count * 4)),
+            6 => key = previous[..previous.len() * count / 32].to_owned(),
+            _ => key.push_str(&"/".repeat(count % 5)),
+        }
+        previous.clone_from(&key);
+    }
+    object.insert(key, Value::Null);
+    object
 }
 
 /// Any JSON body through the create payload parser: what it accepts has a name and an id.

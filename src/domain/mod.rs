@@ -7,3 +7,4 @@ mod meeting;
 pub use ids::{Guid, InvalidId, JoinKey, JoinRole, Slug};
 pub use meeting::{BbbParameters, Meeting, MeetingRequest, NewMeeting};
 pub mod payload;
+pub mod unflatten;

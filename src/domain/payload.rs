@@ -5,10 +5,12 @@
 use serde_json::{Map, Value};
 
 use super::{BbbParameters, MeetingRequest};
-use crate::http::unflatten::{has_flat_keys, unflatten};
+use crate::domain::unflatten::{has_flat_keys, unflatten};
 
 /// Longest name, idempotent_id or display name accepted (BBB's own limit for names).
 const MAX_TEXT_CHARS: usize = 256;
+/// Deepest nesting of the unflattened body, the top-level object being level 1 (DESIGN §7).
+pub const MAX_DEPTH: usize = 32;
 
 /// BBB `create` parameters documented as booleans (reference §3.1).
 const CREATE_BOOLEANS: &[&str] = &[
@@ -69,6 +71,7 @@ pub fn parse_meeting_request(body: Value) -> Result<MeetingRequest, PayloadError
     if let Some(Value::Object(extra)) = fields.remove("extra") {
         fields.extend(unflatten_object("extra", extra)?);
     }
+    check_depth(&fields)?;
     Ok(MeetingRequest {
         name: required_text(&fields, "name", (scalar_text, "must be a string"))?,
         idempotent_id: required_text(&fields, "idempotent_id", (integer_or_text, "must be a string or an integer"))?,
@@ -90,6 +93,55 @@ fn unflatten_object(path: &str, object: Map<String, Value>) -> Result<Map<String
         Value::Object(object) => Ok(object),
         _ => Err(error(path, "must be a JSON object, not a list")),
     }
+}
+
+/// Refuses a body nested deeper than [`MAX_DEPTH`], without recursing: once unflattened, a
+/// body can be far deeper than what the JSON parser allowed.
+fn check_depth(fields: &Map<String, Value>) -> Result<(), PayloadError> {
+    let mut pending: Vec<(&Value, usize)> = fields.values().map(|value| (value, 2)).collect();
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(object) => Box::new(object.values()),
+            Value::Array(list) => Box::new(list.iter()),
+            _ => continue,
+        };
+        if depth > MAX_DEPTH {
+            return Err(PayloadError(format!("payload: nested deeper than {MAX_DEPTH} levels")));
+        }
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
+}
+
+/// PostgreSQL cannot store U+0000 in text or JSON, so no backend accepts it (DESIGN §7).
+fn check_no_nul(path: &str, text: &str) -> Result<(), PayloadError> {
+    if text.contains('\0') {
+        return Err(error(path, "must not contain the character U+0000"));
+    }
+    Ok(())
+}
+
+/// Every key and string of the metadata object, without recursing.
+fn check_metadata_text(metadata: &Map<String, Value>) -> Result<(), PayloadError> {
+    let mut pending: Vec<(&str, &Value)> = Vec::new();
+    for (key, value) in metadata {
+        check_no_nul("metadata", key)?;
+        pending.push((key, value));
+    }
+    while let Some((key, value)) = pending.pop() {
+        match value {
+            Value::String(text) => check_no_nul(&format!("metadata/{key}"), text)?,
+            Value::Array(list) => pending.extend(list.iter().map(|item| (key, item))),
+            Value::Object(object) => {
+                for (inner_key, inner) in object {
+                    check_no_nul("metadata", inner_key)?;
+                    pending.push((inner_key, inner));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A number in plain decimal: integers (`90`, `90.0`, `9e1`) without a fraction.
@@ -136,6 +188,7 @@ fn optional_text(fields: &Map<String, Value>, name: &str) -> Result<Option<Strin
 
 /// Trims `text`: empty means absent, longer than the limit is refused.
 fn check_text(name: &str, text: String) -> Result<Option<String>, PayloadError> {
+    check_no_nul(name, &text)?;
     let text = text.trim().to_owned();
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(error(name, format!("must be at most {MAX_TEXT_CHARS} characters")));
@@ -146,7 +199,10 @@ fn check_text(name: &str, text: String) -> Result<Option<String>, PayloadError> 
 fn metadata(fields: &Map<String, Value>) -> Result<Map<String, Value>, PayloadError> {
     match fields.get("metadata") {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(object)) => Ok(object.clone()),
+        Some(Value::Object(object)) => {
+            check_metadata_text(object)?;
+            Ok(object.clone())
+        }
         Some(_) => Err(error("metadata", "must be an object")),
     }
 }
@@ -187,6 +243,7 @@ fn normalise(path: &str, value: &Value, is_boolean: bool) -> Result<Option<Strin
         Value::String(text) => text.clone(),
         Value::Array(_) | Value::Object(_) => return Err(error(path, "must be a string, a number or a boolean")),
     };
+    check_no_nul(path, &text)?;
     if !is_boolean {
         return Ok(Some(text));
     }

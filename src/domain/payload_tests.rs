@@ -257,3 +257,62 @@ fn every_documented_boolean_is_normalised_and_other_parameters_are_not() {
     assert_eq!(request.join_user_parameters["userID"], "1");
     assert_eq!(request.join_user_parameters["record"], "on", "record is not a join boolean");
 }
+
+/// `{"k": {"k": ... value}}`, `levels` objects deep.
+fn nested_object(levels: usize, value: Value) -> Value {
+    (0..levels).fold(value, |inner, _| json!({ "k": inner }))
+}
+
+#[test]
+fn the_body_may_nest_32_levels_and_no_more() {
+    // The body is level 1 and the metadata object level 2: 31 nested objects reach level 32.
+    let at_limit = json!({"name": "n", "idempotent_id": "1", "metadata": nested_object(31, json!(1))});
+    assert!(parse_meeting_request(at_limit).is_ok());
+
+    let over = json!({"name": "n", "idempotent_id": "1", "metadata": nested_object(32, json!(1))});
+    assert_eq!(parse_meeting_request(over).unwrap_err().0, "payload: nested deeper than 32 levels");
+    let list_over = json!({"name": "n", "idempotent_id": "1", "x": nested_object(31, json!([1]))});
+    assert!(parse_meeting_request(list_over).is_err());
+}
+
+#[test]
+fn flat_keys_cannot_nest_deeper_than_the_json_parser_allows() {
+    // 32 components under a metadata object 20 levels deep: 53 levels once unflattened,
+    // well within the parser's 128 but over the limit, so refused.
+    let key = format!("metadata/{}", vec!["k"; 31].join("/"));
+    let body = json!({"name": "n", "idempotent_id": "1", key: nested_object(20, json!(1))});
+    assert_eq!(parse_meeting_request(body).unwrap_err().0, "payload: nested deeper than 32 levels");
+
+    let deep_key = vec!["a"; 10_000].join("/");
+    let error = parse_meeting_request(json!({"name": "n", "idempotent_id": "1", deep_key: 1})).unwrap_err();
+    assert!(error.0.contains("has more than 32 components"), "{error}");
+}
+
+#[test]
+fn the_nul_character_is_refused_in_everything_stored() {
+    let base = || json!({"name": "n", "idempotent_id": "1"});
+    let with = |field: &str, value: Value| {
+        let mut body = base();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (with("name", json!("a\u{0}b")), "name: must not contain"),
+        (with("idempotent_id", json!("\u{0}")), "idempotent_id: must not contain"),
+        (with("user_full_name", json!("x\u{0}")), "user_full_name: must not contain"),
+        (with("agent_full_name", json!("\u{0}x")), "agent_full_name: must not contain"),
+        (with("create_parameters", json!({"welcome": "hi\u{0}"})), "create_parameters/welcome: must not contain"),
+        (with("join_user_parameters", json!({"userdata-x": "\u{0}"})), "join_user_parameters/userdata-x: must not"),
+        (with("metadata", json!({"a": {"b": ["ok", "x\u{0}"]}})), "metadata/b: must not contain"),
+        (with("metadata", json!({"a": {"b\u{0}": 1}})), "metadata: must not contain"),
+    ];
+    for (body, message) in cases {
+        let error = parse_meeting_request(body.clone()).unwrap_err();
+
+        assert!(error.0.contains(message), "{body}: {error}");
+    }
+    // A parameter name with U+0000 is not printable ASCII: refused too.
+    assert!(parse_meeting_request(with("create_parameters", json!({"a\u{0}": "x"}))).is_err());
+    // Unknown fields are not stored: a whole form export may carry anything.
+    assert!(parse_meeting_request(with("form_data", json!("x\u{0}"))).is_ok());
+}

@@ -51,6 +51,8 @@ impl ApiError {
             Self::Bbb(BbbError::Api { .. }) => StatusCode::OK,
             Self::Bbb(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::Bbb(_) => StatusCode::BAD_GATEWAY,
+            Self::Store(StoreError::InvalidData(_)) => StatusCode::BAD_REQUEST,
+            Self::Store(StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -66,6 +68,8 @@ impl ApiError {
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Bbb(BbbError::Api { .. }) => "bbb-error",
             Self::Bbb(_) => "bbb-unavailable",
+            Self::Store(StoreError::InvalidData(_)) => "invalid-payload",
+            Self::Store(StoreError::Corrupt(_)) => "internal-error",
             Self::Store(_) => "service-unavailable",
         }
     }
@@ -73,6 +77,8 @@ impl ApiError {
     /// The sentence shown to the caller; internal details stay in the log.
     pub fn description(&self) -> String {
         match self {
+            Self::Store(StoreError::InvalidData(_)) => "the payload holds a value that cannot be stored".to_owned(),
+            Self::Store(StoreError::Corrupt(_)) => "internal error".to_owned(),
             Self::Store(_) => "the database is unavailable, retry later".to_owned(),
             other => other.to_string(),
         }

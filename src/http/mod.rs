@@ -14,7 +14,6 @@ mod pages;
 mod running;
 pub mod signature;
 mod telemetry;
-pub mod unflatten;
 
 use std::time::Duration;
 

@@ -24,7 +24,7 @@ pub async fn get_is_running(State(store): State<Arc<dyn Store>>, path: MeetingPa
         .running
         .try_get_with(guid, running_state(store, Arc::clone(&connector), guid))
         .await
-        .map_err(|err| ApiError::Store(clone_store_error(&err)))?;
+        .map_err(|err| ApiError::Store(err.shared_copy()))?;
     let RunningState::Known { running, stale } = state else {
         return Err(ApiError::NotFound("no such rendezvous".to_owned()));
     };
@@ -64,8 +64,4 @@ async fn running_state(
             Ok(RunningState::Known { running: meeting.running, stale: true })
         }
     }
-}
-
-fn clone_store_error(error: &crate::store::StoreError) -> crate::store::StoreError {
-    crate::store::StoreError::Unavailable(error.to_string())
 }

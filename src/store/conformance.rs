@@ -196,6 +196,37 @@ async fn migrations_can_be_applied_twice(store: Arc<dyn Store>) {
     store.migrate().await.unwrap();
 }
 
+async fn a_row_nested_as_deep_as_the_payload_allows_round_trips(store: Arc<dyn Store>) {
+    let mut new = new_meeting("visio", "deep", at(0));
+    let deep = (0..31).fold(json!("bottom"), |inner, _| json!({"k": inner, "list": ["x", 1]}));
+    new.request.metadata = deep.as_object().cloned().unwrap();
+    let answer = (0..31).fold(json!(1), |inner, _| json!({"k": inner}));
+
+    store.get_or_create_meeting(&new).await.unwrap();
+    store.record_create_answer(new.guid, &answer, at(1), Some(at(1))).await.unwrap();
+    let found = store.find_meeting(new.guid).await.unwrap().expect("stored");
+
+    assert_eq!(found.request, new.request);
+    assert_eq!(found.bbb_create_answer, Some(answer));
+}
+
+/// PostgreSQL refuses U+0000 in text and JSON; whatever a backend refuses is `InvalidData`
+/// (the caller's value), never an outage. What a backend stores, it gives back.
+async fn a_value_the_database_cannot_store_is_invalid_data(store: Arc<dyn Store>) {
+    let mut new = new_meeting("visio", "nul", at(0));
+    new.request.name = "a\u{0}b".to_owned();
+    new.request.metadata = json!({"k": "x\u{0}"}).as_object().cloned().unwrap();
+
+    match store.get_or_create_meeting(&new).await {
+        Ok(stored) => assert_eq!(stored.meeting.request, new.request),
+        Err(error) => assert!(matches!(error, super::StoreError::InvalidData(_)), "{error:?}"),
+    }
+    assert!(matches!(
+        store.remember_nonce("nonce\u{0}", at(60), at(0)).await,
+        Ok(true) | Err(super::StoreError::InvalidData(_))
+    ));
+}
+
 /// Two pools on one database: two service instances.
 async fn two_instances_race_to_one_row(db: &TestDatabase) {
     concurrent_creates_on_pools(vec![db.store().await, db.store().await]).await;
@@ -259,6 +290,8 @@ conformance_suite!(
         the_first_secret_key_stored_wins,
         ping_answers,
         migrations_can_be_applied_twice,
+        a_row_nested_as_deep_as_the_payload_allows_round_trips,
+        a_value_the_database_cannot_store_is_invalid_data,
     ],
     shared: [
         two_instances_race_to_one_row,

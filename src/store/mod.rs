@@ -32,14 +32,37 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database error: {0}")]
     Db(#[source] sqlx::Error),
+    /// A stored row could not be decoded: our bug, never the caller's.
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// The database refused a value it cannot store (SQLSTATE class 22, e.g. U+0000 in text).
+    #[error("the database refused a value: {0}")]
+    InvalidData(String),
 }
+
+impl StoreError {
+    /// A copy for the callers that shared one computation (the error is not `Clone`).
+    pub fn shared_copy(&self) -> Self {
+        match self {
+            Self::Conflict(message) => Self::Conflict(message.clone()),
+            Self::Corrupt(message) => Self::Corrupt(message.clone()),
+            Self::InvalidData(message) => Self::InvalidData(message.clone()),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// SQLSTATE class 22 is "data exception": the value, not the database, is at fault.
+const DATA_EXCEPTION_CLASS: &str = "22";
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_owned()),
+            sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with(DATA_EXCEPTION_CLASS)) => {
+                Self::InvalidData(db.message().to_owned())
+            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => Self::Corrupt(error.to_string()),
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
                 Self::Unavailable(error.to_string())
             }

@@ -12,5 +12,6 @@ mod cli;
 mod fuzz;
 mod fuzz_seeds;
 mod helpers;
+mod hostile;
 mod properties;
 mod simulator;

@@ -3,8 +3,8 @@
 
 use bbb_connector::bbb::{checksum, encode_query, xml, ChecksumAlgorithm};
 use bbb_connector::domain::payload::parse_meeting_request;
+use bbb_connector::domain::unflatten::unflatten;
 use bbb_connector::http::signature::{sign_query, verify_publik_signature};
-use bbb_connector::http::unflatten::unflatten;
 use bbb_connector::simulator::verify_checksum;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;

@@ -1,9 +1,19 @@
 //! w.c.s.'s `unflatten_keys`, for callers that send flat keys: `a/b/0` becomes
 //! `{"a": {"b": [..]}}`, `//` is a literal `/`, digits are list indexes filled densely from 0.
+//!
+//! The body comes from anyone on an anonymous connector, so the work is bounded: a key has at
+//! most [`MAX_KEY_COMPONENTS`] components (splitting stops at the first one too many), the
+//! list/dict check walks a trie (each component is hashed once), and nothing recurses. The work
+//! is counted so that a fuzz target can hold it linear in the input.
 
+use std::cell::Cell;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+
+/// Most `/`-separated components in one flat key (DESIGN §7).
+pub const MAX_KEY_COMPONENTS: usize = 32;
 
 /// Why a flat object cannot be unflattened; the message follows w.c.s.'s wording.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +25,15 @@ pub struct UnflattenError(pub String);
 enum Part {
     Index(usize),
     Name(String),
+}
+
+impl Part {
+    fn cost(&self) -> usize {
+        match self {
+            Part::Index(_) => 1,
+            Part::Name(name) => name.len() + 1,
+        }
+    }
 }
 
 impl std::fmt::Display for Part {
@@ -34,23 +53,38 @@ pub fn has_flat_keys(object: &Map<String, Value>) -> bool {
 /// Unflattens the keys of `object`; values are kept as they are, even objects with flat keys.
 /// The result is a list when the first key (in sorted order) starts with an index.
 pub fn unflatten(object: Map<String, Value>) -> Result<Value, UnflattenError> {
-    let mut entries: Vec<(Vec<Part>, String, Value)> =
-        object.into_iter().map(|(key, value)| (split_key(&key), key, value)).collect();
-    check_no_mix(&entries)?;
-    entries.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    unflatten_counting(object).0
+}
+
+/// [`unflatten`], with the elementary steps it took (bytes scanned, components hashed or
+/// compared): for the fuzz target that holds it linear in the size of the input.
+pub fn unflatten_counting(object: Map<String, Value>) -> (Result<Value, UnflattenError>, usize) {
+    let work = Cell::new(0);
+    (unflatten_with(object, &work), work.get())
+}
+
+fn unflatten_with(object: Map<String, Value>, work: &Cell<usize>) -> Result<Value, UnflattenError> {
+    let mut entries = Vec::with_capacity(object.len());
+    for (key, value) in object {
+        entries.push((split_key(&key, work)?, key, value));
+    }
+    check_no_mix(&entries, work)?;
+    entries.sort_by(|a, b| compare_paths(&a.0, &b.0, work).then_with(|| a.1.cmp(&b.1)));
     let mut root = match entries.first().and_then(|entry| entry.0.first()) {
         Some(Part::Index(_)) => Value::Array(Vec::new()),
         _ => Value::Object(Map::new()),
     };
     for (path, key, value) in entries {
+        work.set(work.get() + path.iter().map(Part::cost).sum::<usize>());
         insert(&mut root, &path, &key, value)?;
     }
     Ok(root)
 }
 
 /// Splits on every lone `/`; in a run of several, each `//` stands for one literal `/` (w.c.s.
-/// splits with `(?<!/)/(?!/)` and then replaces `//` by `/`).
-fn split_key(key: &str) -> Vec<Part> {
+/// splits with `(?<!/)/(?!/)` and then replaces `//` by `/`). Refuses a key with too many
+/// components without scanning past the first one too many.
+fn split_key(key: &str, work: &Cell<usize>) -> Result<Vec<Part>, UnflattenError> {
     let mut components = Vec::new();
     let mut current = String::new();
     let mut rest = key;
@@ -59,14 +93,25 @@ fn split_key(key: &str) -> Vec<Part> {
         let run = rest[position..].bytes().take_while(|byte| *byte == b'/').count();
         if run == 1 {
             components.push(std::mem::take(&mut current));
+            if components.len() >= MAX_KEY_COMPONENTS {
+                work.set(work.get() + key.len() - rest.len() + position);
+                return Err(too_many_components(key));
+            }
         } else {
             current.push_str(&"/".repeat(run / 2 + run % 2));
         }
         rest = &rest[position + run..];
     }
+    work.set(work.get() + key.len() + 1);
     current.push_str(rest);
     components.push(current);
-    components.into_iter().map(part).collect()
+    Ok(components.into_iter().map(part).collect())
+}
+
+fn too_many_components(key: &str) -> UnflattenError {
+    let shown: String = key.chars().take(64).collect();
+    let ellipsis = if shown.len() < key.len() { "…" } else { "" };
+    UnflattenError(format!("key \"{shown}{ellipsis}\" has more than {MAX_KEY_COMPONENTS} components"))
 }
 
 /// All-digit components are list indexes; one too large for memory can only be incomplete.
@@ -77,18 +122,46 @@ fn part(component: String) -> Part {
     Part::Index(component.parse().unwrap_or(usize::MAX))
 }
 
+/// Paths in w.c.s.'s order (Python compares the lists element by element), counting the
+/// components compared.
+fn compare_paths(a: &[Part], b: &[Part], work: &Cell<usize>) -> Ordering {
+    for (left, right) in a.iter().zip(b) {
+        work.set(work.get() + 1);
+        match left.cmp(right) {
+            Ordering::Equal => continue,
+            unequal => return unequal,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 fn mix() -> UnflattenError {
     UnflattenError("there is a mix between lists and dicts".to_owned())
 }
 
-/// At any position, siblings must be all indexes or all names.
-fn check_no_mix(entries: &[(Vec<Part>, String, Value)]) -> Result<(), UnflattenError> {
-    let mut kinds: HashMap<&[Part], bool> = HashMap::new();
+/// A node of the trie of key paths: whether its children are indexes, and the children.
+#[derive(Default)]
+struct TrieNode<'a> {
+    children_are_indexes: Option<bool>,
+    children: HashMap<&'a Part, usize>,
+}
+
+/// At any position, siblings must be all indexes or all names (w.c.s. fails to sort them).
+fn check_no_mix(entries: &[(Vec<Part>, String, Value)], work: &Cell<usize>) -> Result<(), UnflattenError> {
+    let mut nodes = vec![TrieNode::default()];
     for (path, _, _) in entries {
-        for (depth, part) in path.iter().enumerate() {
+        let mut current = 0;
+        for part in path {
+            work.set(work.get() + part.cost());
             let is_index = matches!(part, Part::Index(_));
-            if *kinds.entry(&path[..depth]).or_insert(is_index) != is_index {
+            let node = &mut nodes[current];
+            if *node.children_are_indexes.get_or_insert(is_index) != is_index {
                 return Err(mix());
+            }
+            let next = nodes.len();
+            current = *nodes[current].children.entry(part).or_insert(next);
+            if current == next {
+                nodes.push(TrieNode::default());
             }
         }
     }
@@ -245,6 +318,40 @@ mod tests {
         assert_eq!(run(json!({})).unwrap(), json!({}));
         assert_eq!(run(json!({"plain": {"x/y": [1]}})).unwrap(), json!({"plain": {"x/y": [1]}}));
         assert_eq!(run(json!({"0": "a", "1": "b"})).unwrap(), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn a_key_of_more_than_32_components_is_refused() {
+        let at_limit = vec!["a"; MAX_KEY_COMPONENTS].join("/");
+        let expected = (0..MAX_KEY_COMPONENTS - 1).fold(json!(1), |inner, _| json!({"a": inner}));
+        assert_eq!(run(json!({ at_limit.clone(): 1 })).unwrap(), json!({"a": expected}));
+
+        let over = format!("{at_limit}/a");
+        let message = run(json!({ over: 1 })).unwrap_err().to_string();
+        assert!(message.ends_with("has more than 32 components"), "{message}");
+        // Literal slashes (`//`) are not separators and do not count.
+        let escaped = vec!["a"; 40].join("//");
+        assert_eq!(run(json!({ escaped.clone(): 1 })).unwrap(), json!({ escaped.replace("//", "/"): 1 }));
+    }
+
+    #[test]
+    fn the_work_grows_linearly_with_the_depth_of_the_keys() {
+        // The 10,000-component key that once nested 10,000 levels deep (and overflowed the stack
+        // when cloned): refused after scanning its first 32 components.
+        let deep = vec!["a"; 10_000].join("/");
+        let (outcome, work) = unflatten_counting(json!({ deep.clone(): 1 }).as_object().cloned().unwrap());
+        assert!(outcome.is_err());
+        assert!(work <= 2 * MAX_KEY_COMPONENTS, "{work} steps for a refused deep key");
+
+        // Many keys of 32 components sharing every prefix: each step is counted once per byte.
+        let mut object = Map::new();
+        for index in 0..500 {
+            object.insert(format!("{}/k{index}", vec!["p"; MAX_KEY_COMPONENTS - 1].join("/")), json!(index));
+        }
+        let size: usize = object.keys().map(|key| key.len() + 8).sum();
+        let (outcome, work) = unflatten_counting(object);
+        assert!(outcome.is_ok());
+        assert!(work <= 16 * size, "{work} steps for {size} bytes");
     }
 
     #[test]
