@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::connectors::Connectors;
 use crate::domain::ids::random_hex;
+use crate::http::guards::Guards;
+use crate::server::{self, ConnectionLimits};
 use crate::store::{self, Store, StoreOptions};
 
 /// What handlers share; each handler extracts only the parts it uses.
@@ -22,6 +24,8 @@ pub struct AppState {
     pub connectors: Arc<Connectors>,
     pub config: Arc<Config>,
     pub secret_key: Arc<SecretString>,
+    /// The rate limits and the negative cache of the open endpoints.
+    pub guards: Arc<Guards>,
 }
 
 /// Bytes of the secret key generated at first start when the configuration has none.
@@ -55,7 +59,14 @@ impl AppState {
             }
         };
         let connectors = Connectors::from_config(&config).context("cannot set up the BBB clients")?;
-        Ok(Self { store, connectors: Arc::new(connectors), config: Arc::new(config), secret_key: Arc::new(secret_key) })
+        let guards = Guards::start(&config.limits);
+        Ok(Self {
+            store,
+            connectors: Arc::new(connectors),
+            config: Arc::new(config),
+            secret_key: Arc::new(secret_key),
+            guards,
+        })
     }
 }
 
@@ -66,16 +77,25 @@ pub async fn bind(listen: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, addr))
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then lets in-flight requests finish. Raises the open-file
+/// limit first, and keeps the connection cap below it.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = crate::http::router(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let configured = &state.config.limits;
+    let limits = ConnectionLimits {
+        header_read_timeout: configured.header_read_timeout(),
+        max_connections: server::connection_cap(configured.max_connections, server::raise_open_file_limit()),
+    };
+    if state.config.trusts_any_host() {
+        tracing::warn!(
+            "public_url is not set and allowed_hosts accepts any Host: the URLs handed out (and the \
+             meeting-ended callback given to BBB) follow whatever Host a client sends; set public_url"
+        );
+    }
+    server::serve(listener, crate::http::router(state), limits, shutdown).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use figment::error::Actual;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
@@ -49,7 +51,65 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     #[serde(default)]
     pub api_users: Vec<ApiUser>,
+    /// Host values accepted when URLs are built from the request; `*` accepts any.
+    #[serde(default = "default_allowed_hosts")]
+    pub allowed_hosts: Vec<String>,
+    /// Peers whose `X-Forwarded-*` headers are believed.
+    #[serde(default = "default_trusted_proxies")]
+    pub trusted_proxies: Vec<IpNet>,
+    #[serde(default)]
+    pub limits: Limits,
 }
+
+/// The `[limits]` table: what one client may hold or ask (DESIGN §3, §7).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub header_read_timeout_seconds: u64,
+    pub request_timeout_seconds: u64,
+    pub max_connections: usize,
+    pub open_requests_per_second: u32,
+    pub open_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            max_connections: 10_000,
+            open_requests_per_second: 20,
+            open_burst: 60,
+        }
+    }
+}
+
+impl Limits {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let at_least_one = [
+            ("header_read_timeout_seconds", self.header_read_timeout_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("max_connections", self.max_connections as u64),
+            ("open_requests_per_second", u64::from(self.open_requests_per_second)),
+            ("open_burst", u64::from(self.open_burst)),
+        ];
+        match at_least_one.into_iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => Err(ConfigError::new(format!("limits.{key}"), "must be at least 1")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The `allowed_hosts` entry that accepts any Host.
+pub const ANY_HOST: &str = "*";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -123,6 +183,12 @@ fn default_listen() -> String {
 }
 fn default_database_url() -> String {
     "sqlite://bbb-connector.db".to_owned()
+}
+fn default_allowed_hosts() -> Vec<String> {
+    vec![ANY_HOST.to_owned()]
+}
+fn default_trusted_proxies() -> Vec<IpNet> {
+    ["127.0.0.0/8", "::1/128"].iter().filter_map(|net| net.parse().ok()).collect()
 }
 fn default_max_connections() -> u32 {
     10
@@ -215,11 +281,29 @@ impl Config {
         if self.database_max_connections == 0 {
             return Err(ConfigError::new("database_max_connections", "must be at least 1"));
         }
+        self.limits.validate()?;
+        self.validate_allowed_hosts()?;
         self.validate_api_users()?;
         for (slug, connector) in &self.connectors {
             self.validate_connector(slug, connector)?;
         }
         Ok(())
+    }
+
+    fn validate_allowed_hosts(&self) -> Result<(), ConfigError> {
+        for host in &self.allowed_hosts {
+            let valid = host == ANY_HOST
+                || (!host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-[]:".contains(&b)));
+            if !valid {
+                return Err(ConfigError::new("allowed_hosts", format!("{host:?} is not a host name or \"*\"")));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the configuration accepts any Host and builds URLs from it: worth a warning.
+    pub fn trusts_any_host(&self) -> bool {
+        self.public_url.is_none() && self.allowed_hosts.iter().any(|host| host == ANY_HOST)
     }
 
     fn validate_api_users(&self) -> Result<(), ConfigError> {
@@ -320,12 +404,28 @@ fn figment_error(error: figment::Error) -> ConfigError {
         Kind::UnknownVariant(found, expected) => {
             format!("unknown value {found:?} (expected one of {})", expected.join(", "))
         }
-        Kind::InvalidType(found, expected) => format!("invalid type: found {found}, expected {expected}"),
+        Kind::InvalidType(found, expected) => format!("invalid type: found {}, expected {expected}", kind_of(found)),
         Kind::InvalidValue(_, expected) => format!("invalid value, expected {expected}"),
+        Kind::InvalidLength(_, expected) => format!("invalid length, expected {expected}"),
+        Kind::Unsupported(found) | Kind::UnsupportedKey(found, _) => format!("unsupported {}", kind_of(found)),
         Kind::Message(message) => message.clone(),
         other => other.to_string(),
     };
     ConfigError::new(key_of(&path), problem)
+}
+
+/// What a wrong value is, never the value itself: it may be a secret given with the wrong type.
+fn kind_of(found: &Actual) -> &'static str {
+    match found {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a float",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "a value of another type",
+    }
 }
 
 /// `api_users.0.kind` -> `api_users[0].kind`, as the TOML author would locate it.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use moka::future::Cache;
 use secrecy::SecretString;
 
-use crate::bbb::{normalize_base_url, BbbClient, BbbError, BbbServer, CreateAnswer};
+use crate::bbb::{normalize_base_url, BbbClient, BbbError, BbbServer};
 use crate::config::{Config, ConnectorConfig};
 use crate::domain::Guid;
 
@@ -17,6 +17,15 @@ use crate::domain::Guid;
 const CREATE_COALESCING: Duration = Duration::from_secs(2);
 /// Most rendezvous whose is-running answer is kept in memory per connector.
 const RUNNING_CACHE_CAPACITY: u64 = 100_000;
+
+/// What a BBB `create` left in the rendezvous.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub meeting_info: serde_json::Value,
+    /// The `createTime` join URLs must carry.
+    pub create_time: i64,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
 
 /// What the is-running endpoint answers for one rendezvous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +42,9 @@ pub struct Connector {
     pub bbb: BbbClient,
     /// Per-rendezvous is-running answers; `try_get_with` makes concurrent misses share one call.
     pub running: Cache<Guid, RunningState>,
-    /// Recent `create` answers per rendezvous, shared by concurrent callers.
-    pub creates: Cache<Guid, Arc<CreateAnswer>>,
+    /// In-flight `create` calls per rendezvous (with the write of their answer), shared by
+    /// concurrent callers.
+    pub creates: Cache<Guid, Arc<Created>>,
 }
 
 impl Connector {

@@ -10,6 +10,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod server;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;

@@ -9,10 +9,13 @@ use axum::http::request::Parts;
 use base64::Engine;
 use chrono::{Duration, Utc};
 use secrecy::ExposeSecret;
-use subtle::ConstantTimeEq;
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
 
+use super::client::client_address;
 use super::envelope::ApiError;
 use super::extract::ConnectorPath;
+use super::guards::Guards;
 use super::signature::verify_publik_signature;
 use crate::config::{ApiUser, Config};
 use crate::connectors::{Connector, Connectors};
@@ -33,6 +36,7 @@ where
     Arc<Connectors>: FromRef<S>,
     Arc<Config>: FromRef<S>,
     Arc<dyn Store>: FromRef<S>,
+    Arc<Guards>: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -41,6 +45,10 @@ where
         let config = Arc::<Config>::from_ref(state);
         let store = Arc::<dyn Store>::from_ref(state);
         let caller = identify(parts, &config, store.as_ref()).await?;
+        if caller == Caller::Anonymous {
+            // Callers without credentials are limited like the open endpoints.
+            Arc::<Guards>::from_ref(state).admit(client_address(parts, &config.trusted_proxies))?;
+        }
         authorize(&connector, caller)
     }
 }
@@ -69,17 +77,30 @@ async fn signed_caller(query: &str, config: &Config, store: &dyn Store) -> Resul
     let signed = verify_publik_signature(query, key_for_orig, now).map_err(|err| denied(&err.to_string()))?;
     let Some(signed) = signed else { return Ok(None) };
     let nonce = signed.nonce.ok_or_else(|| denied("signed requests must carry a nonce"))?;
+    if nonce.contains('\0') || signed.orig.contains('\0') {
+        return Err(denied("the nonce or orig holds the character U+0000"));
+    }
     if !store.remember_nonce(&format!("{}:{nonce}", signed.orig), now + NONCE_RETENTION, now).await? {
         return Err(denied("nonce already used"));
     }
     Ok(Some(Caller::ApiUser(signed.orig)))
 }
 
+/// A credential as a fixed-length digest, so that comparing two takes the same time whatever
+/// their lengths (a length mismatch must not answer sooner).
+fn digest(credential: &str) -> [u8; 32] {
+    Sha256::digest(credential.as_bytes()).into()
+}
+
+fn same_credential(expected: &str, presented: &str) -> Choice {
+    digest(expected).ct_eq(&digest(presented))
+}
+
 fn api_key_caller(presented: &str, config: &Config) -> Result<Caller, ApiError> {
     let mut found = None;
     for user in &config.api_users {
         if let ApiUser::Apikey { name, key } = user {
-            if bool::from(key.expose_secret().as_bytes().ct_eq(presented.as_bytes())) {
+            if bool::from(same_credential(key.expose_secret(), presented)) {
                 found = Some(name.clone());
             }
         }
@@ -92,8 +113,8 @@ fn basic_caller(header: &str, config: &Config) -> Result<Caller, ApiError> {
     let mut found = None;
     for user in &config.api_users {
         if let ApiUser::Basic { name, username: expected_user, password: expected_password } = user {
-            let user_matches = expected_user.as_bytes().ct_eq(username.as_bytes());
-            let password_matches = expected_password.expose_secret().as_bytes().ct_eq(password.as_bytes());
+            let user_matches = same_credential(expected_user, &username);
+            let password_matches = same_credential(expected_password.expose_secret(), &password);
             if bool::from(user_matches & password_matches) {
                 found = Some(name.clone());
             }
@@ -137,6 +158,14 @@ fn denied(reason: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_of_any_length_are_compared_as_digests() {
+        assert!(bool::from(same_credential("key", "key")));
+        for presented in ["", "k", "ke", "key ", "kez", &"key".repeat(1000)] {
+            assert!(!bool::from(same_credential("key", presented)), "{presented:?}");
+        }
+    }
 
     #[test]
     fn basic_credentials_are_decoded() {

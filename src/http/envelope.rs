@@ -1,7 +1,8 @@
 //! The Passerelle JSON envelope (`{"err": 0, "data": ...}`) and the one error type of the HTTP
 //! layer, mapped once to DESIGN §4's status and `err_class` table.
 
-use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -19,6 +20,17 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
     }
 }
 
+/// An answer no cache may keep: it carries join links.
+pub struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -33,6 +45,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
+    #[error("the Host header is not one this service answers for")]
+    InvalidHost,
+    #[error("too many requests from this address: retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("the request was not received in time")]
+    RequestTimeout,
     #[error(transparent)]
     Bbb(#[from] BbbError),
     #[error(transparent)]
@@ -48,6 +66,9 @@ impl ApiError {
             Self::IdempotencyConflict => StatusCode::OK,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidHost => StatusCode::BAD_REQUEST,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Bbb(BbbError::Api { .. }) => StatusCode::OK,
             Self::Bbb(err) if err.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::Bbb(_) => StatusCode::BAD_GATEWAY,
@@ -66,6 +87,9 @@ impl ApiError {
             Self::IdempotencyConflict => "idempotency-conflict",
             Self::PayloadTooLarge => "payload-too-large",
             Self::MethodNotAllowed => "method-not-allowed",
+            Self::InvalidHost => "invalid-host",
+            Self::RateLimited { .. } => "rate-limited",
+            Self::RequestTimeout => "request-timeout",
             Self::Bbb(BbbError::Api { .. }) => "bbb-error",
             Self::Bbb(_) => "bbb-unavailable",
             Self::Store(StoreError::InvalidData(_)) => "invalid-payload",
@@ -92,16 +116,31 @@ impl ApiError {
         }
         body
     }
+
+    /// Logs the error once: server errors at ERROR, refusals at INFO. The message may quote
+    /// what the caller sent, so it is logged quoted and escaped (no forged log lines).
+    pub fn log(&self) {
+        let message = self.to_string();
+        if self.status().is_server_error() {
+            tracing::error!(err_class = self.err_class(), error = ?message, "request failed");
+        } else {
+            tracing::info!(err_class = self.err_class(), error = ?message, "request refused");
+        }
+    }
+
+    /// Headers the answer needs whatever its body: `Retry-After` of a rate limit.
+    pub fn add_headers(&self, response: &mut Response) {
+        if let Self::RateLimited { retry_after_seconds } = self {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(err_class = self.err_class(), error = %self, "request failed");
-        } else {
-            tracing::info!(err_class = self.err_class(), error = %self, "request refused");
-        }
-        (status, Json(self.body())).into_response()
+        self.log();
+        let mut response = (self.status(), Json(self.body())).into_response();
+        self.add_headers(&mut response);
+        response
     }
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
-use axum::http::header::{CONTENT_TYPE, HOST};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
+use super::client::request_origin;
 use super::envelope::ApiError;
 use crate::app::AppState;
 use crate::config::Config;
@@ -20,27 +21,43 @@ use crate::domain::{Guid, JoinKey, JoinRole};
 /// Largest request body accepted (DESIGN §6).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A JSON request body, refused with `invalid-payload` or `payload-too-large`.
+/// A JSON request body, refused with `invalid-payload` or `payload-too-large`, or
+/// `request-timeout` when it is not all received within `limits.request_timeout_seconds`.
 pub struct JsonBody(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl<S: Send + Sync> FromRequest<S> for JsonBody
+where
+    Arc<Config>: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         if !content_type_is_json(&request) {
             return Err(ApiError::InvalidPayload("Content-Type must be application/json".to_owned()));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::InvalidPayload(format!("could not read the request body: {rejection}"))
-            }
-        })?;
+        let deadline = Arc::<Config>::from_ref(state).limits.request_timeout();
+        let bytes = tokio::time::timeout(deadline, Bytes::from_request(request, state))
+            .await
+            .map_err(|_| ApiError::RequestTimeout)?
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::InvalidPayload(format!("could not read the request body: {rejection}"))
+                }
+            })?;
         let value = serde_json::from_slice(&bytes)
             .map_err(|err| ApiError::InvalidPayload(format!("could not decode body to json: {err}")))?;
         Ok(Self(value))
     }
+}
+
+/// True when the request announces a body larger than the limit: refused before reading it.
+pub fn announces_too_large_body(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|length| length.trim().parse::<u64>().map_or(true, |length| length > MAX_BODY_BYTES as u64))
 }
 
 /// A body without Content-Type is read as JSON too: hand-written callers often omit it.
@@ -140,29 +157,13 @@ impl FromRequestParts<AppState> for PublicBase {
     }
 }
 
+/// `public_url` when set (the request's Host is then never used), else the origin the request
+/// was sent to, once its Host passed `allowed_hosts`.
 fn public_base(parts: &Parts, config: &Config) -> Result<String, ApiError> {
-    if let Some(url) = &config.public_url {
-        return Ok(url.as_str().trim_end_matches('/').to_owned());
+    match &config.public_url {
+        Some(url) => Ok(url.as_str().trim_end_matches('/').to_owned()),
+        None => request_origin(parts, config),
     }
-    let host = parts
-        .headers
-        .get(HOST)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|authority| authority.to_string()))
-        .unwrap_or_else(|| config.listen.clone());
-    let scheme = parts
-        .headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-        .filter(|proto| matches!(*proto, "http" | "https"))
-        .unwrap_or("http");
-    let base = format!("{scheme}://{host}");
-    let parsed = url::Url::parse(&base).map_err(|_| ApiError::InvalidPayload("invalid Host header".to_owned()))?;
-    if parsed.path() != "/" || parsed.query().is_some() || parsed.username() != "" {
-        return Err(ApiError::InvalidPayload("invalid Host header".to_owned()));
-    }
-    Ok(base)
 }
 
 /// The `{token}` segment of a callback URL.

@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::auth::query_value;
+use super::client::ClientAddress;
 use super::envelope::ApiError;
-use super::extract::{JoinPath, MeetingPath, PublicBase};
-use super::meetings::{create_on_bbb, find_meeting};
-use super::page::error_page;
+use super::extract::{JoinPath, PublicBase};
+use super::links::{error_answer, open_link};
+use super::meetings::create_on_bbb;
 use crate::app::AppState;
 use crate::bbb::JoinRequest;
 use crate::domain::{JoinRole, Meeting};
@@ -23,35 +24,30 @@ const MAX_FULL_NAME_CHARS: usize = 256;
 pub async fn get_join(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: ClientAddress,
     path: Result<JoinPath, ApiError>,
     base: Result<PublicBase, ApiError>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let wants_html = prefers_html(&headers);
     let outcome = async {
         let (path, base) = (path?, base?);
-        join_url(&state, &path, &base, query.as_deref().unwrap_or_default()).await
+        join_url(&state, client, &path, &base, query.as_deref().unwrap_or_default()).await
     }
     .await;
     match outcome {
         Ok(location) => redirect(&location),
-        Err(error) if wants_html => error_page(&error),
-        Err(error) => error.into_response(),
+        Err(error) => error_answer(error, &headers),
     }
 }
 
-/// The rendezvous of a join or page URL, if its key is the one of that role.
-pub async fn find_with_key(state: &AppState, path: &JoinPath) -> Result<Meeting, ApiError> {
-    let meeting_path = MeetingPath { connector: path.connector.clone(), guid: path.guid };
-    let meeting = find_meeting(state.store.as_ref(), &meeting_path).await?;
-    if !meeting.join_key(path.role).matches(path.key.as_str()) {
-        return Err(ApiError::NotFound("no such rendezvous or wrong key".to_owned()));
-    }
-    Ok(meeting)
-}
-
-async fn join_url(state: &AppState, path: &JoinPath, base: &PublicBase, query: &str) -> Result<String, ApiError> {
-    let meeting = find_with_key(state, path).await?;
+async fn join_url(
+    state: &AppState,
+    client: ClientAddress,
+    path: &JoinPath,
+    base: &PublicBase,
+    query: &str,
+) -> Result<String, ApiError> {
+    let meeting = open_link(state, client, path).await?;
     let followed_at = truncate_to_micros(Utc::now());
     let create_time = create_on_bbb(state, &path.connector, &meeting, base, Some(followed_at)).await?.create_time;
     let full_name = display_name(&meeting, path.role, query, &path.connector.config);

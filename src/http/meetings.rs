@@ -9,15 +9,15 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::Caller;
-use super::envelope::{ApiError, Envelope};
+use super::envelope::{ApiError, Envelope, NoStore};
 use super::extract::{ConnectorPath, JsonBody, MeetingPath, PublicBase};
 use crate::app::AppState;
-use crate::bbb::CreateRequest;
-use crate::connectors::Connector;
+use crate::bbb::{BbbError, CreateRequest};
+use crate::connectors::{Connector, Created};
 use crate::domain::ids::random_hex;
 use crate::domain::payload::parse_meeting_request;
 use crate::domain::{Guid, JoinKey, JoinRole, Meeting, NewMeeting};
-use crate::store::{truncate_to_micros, Store};
+use crate::store::{truncate_to_micros, Store, StoreError};
 
 /// Random bytes of each BBB password of a rendezvous (hex: twice as many characters).
 const BBB_PASSWORD_BYTES: usize = 12;
@@ -91,7 +91,7 @@ pub async fn post_meeting(
     _caller: Caller,
     base: PublicBase,
     JsonBody(body): JsonBody,
-) -> Result<Envelope<MeetingView>, ApiError> {
+) -> Result<NoStore<Envelope<MeetingView>>, ApiError> {
     let request = parse_meeting_request(body).map_err(|err| ApiError::InvalidPayload(err.to_string()))?;
     let new = NewMeeting {
         slug: connector.slug.clone(),
@@ -113,7 +113,7 @@ pub async fn post_meeting(
         meeting.bbb_create_answer = Some(created.meeting_info);
         meeting.updated = created.recorded_at;
     }
-    Ok(Envelope(MeetingView::of(&meeting, &base)))
+    Ok(NoStore(Envelope(MeetingView::of(&meeting, &base))))
 }
 
 pub async fn get_meeting(
@@ -121,9 +121,9 @@ pub async fn get_meeting(
     path: MeetingPath,
     _caller: Caller,
     base: PublicBase,
-) -> Result<Envelope<MeetingView>, ApiError> {
+) -> Result<NoStore<Envelope<MeetingView>>, ApiError> {
     let meeting = find_meeting(store.as_ref(), &path).await?;
-    Ok(Envelope(MeetingView::of(&meeting, &base)))
+    Ok(NoStore(Envelope(MeetingView::of(&meeting, &base))))
 }
 
 /// The rendezvous of `path`, or 404 (also when it belongs to another connector).
@@ -135,17 +135,10 @@ pub async fn find_meeting(store: &dyn Store, path: &MeetingPath) -> Result<Meeti
         .ok_or_else(|| ApiError::NotFound("no such rendezvous".to_owned()))
 }
 
-/// What a BBB `create` left in the rendezvous.
-pub struct Created {
-    pub meeting_info: Value,
-    /// The `createTime` join URLs must carry.
-    pub create_time: i64,
-    pub recorded_at: DateTime<Utc>,
-}
-
-/// Calls BBB `create` for the rendezvous (idempotent: same passwords every time), sharing the
-/// call with concurrent callers, and stores the answer, with the time a join link was followed
-/// when that is why it is called.
+/// Calls BBB `create` for the rendezvous (idempotent: same passwords every time) and stores the
+/// answer, with the time a join link was followed when that is why it is called. Concurrent
+/// callers share one BBB call and one write; nothing is written when the answer is the stored
+/// one and the join was already noted (a meeting BBB still knows answers the same each time).
 pub async fn create_on_bbb(
     state: &AppState,
     connector: &Connector,
@@ -161,15 +154,42 @@ pub async fn create_on_bbb(
         meeting_ended_url: Some(super::callbacks::end_callback_url(state, base, meeting)),
         parameters: meeting.request.create_parameters.clone(),
     };
-    let bbb = connector.bbb.clone();
-    let answer = connector
+    let (bbb, store, guid) = (connector.bbb.clone(), Arc::clone(&state.store), meeting.guid);
+    let stored_answer = meeting.bbb_create_answer.clone();
+    let join_already_noted = meeting.join_followed_at.is_some();
+    let created = connector
         .creates
-        .try_get_with(meeting.guid, async move { bbb.create(&request).await.map(Arc::new) })
+        .try_get_with(guid, async move {
+            let answer = bbb.create(&request).await.map_err(CreateFailure::Bbb)?;
+            let recorded_at = truncate_to_micros(Utc::now());
+            let note_join = join_followed_at.filter(|_| !join_already_noted);
+            if stored_answer.as_ref() != Some(&answer.meeting_info) || note_join.is_some() {
+                store
+                    .record_create_answer(guid, &answer.meeting_info, recorded_at, note_join)
+                    .await
+                    .map_err(CreateFailure::Store)?;
+            }
+            Ok(Arc::new(Created { meeting_info: answer.meeting_info, create_time: answer.create_time, recorded_at }))
+        })
         .await
-        .map_err(|err| ApiError::Bbb((*err).clone()))?;
-    let recorded_at = truncate_to_micros(Utc::now());
-    state.store.record_create_answer(meeting.guid, &answer.meeting_info, recorded_at, join_followed_at).await?;
+        .map_err(|failure: Arc<CreateFailure>| failure.to_api_error())?;
     // Only in-flight calls are shared: the next click must re-create a meeting BBB forgot.
-    connector.creates.invalidate(&meeting.guid).await;
-    Ok(Created { meeting_info: answer.meeting_info.clone(), create_time: answer.create_time, recorded_at })
+    connector.creates.invalidate(&guid).await;
+    Ok((*created).clone())
+}
+
+/// Why a shared BBB `create` failed, for every caller that waited on it.
+#[derive(Debug)]
+pub enum CreateFailure {
+    Bbb(BbbError),
+    Store(StoreError),
+}
+
+impl CreateFailure {
+    fn to_api_error(&self) -> ApiError {
+        match self {
+            Self::Bbb(error) => ApiError::Bbb(error.clone()),
+            Self::Store(error) => ApiError::Store(error.shared_copy()),
+        }
+    }
 }

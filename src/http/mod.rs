@@ -3,10 +3,13 @@
 
 mod auth;
 mod callbacks;
+mod client;
 pub mod envelope;
 mod extract;
+pub mod guards;
 mod health;
 mod join;
+mod links;
 mod meetings;
 mod operations;
 mod page;
@@ -17,8 +20,11 @@ mod telemetry;
 
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::CONNECTION;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
@@ -36,28 +42,45 @@ pub fn router(state: AppState) -> Router {
     let mut routes = Router::new();
     routes = both_slashes(routes, "/bbb/{slug}/meeting", post(meetings::post_meeting));
     routes = both_slashes(routes, MEETING, get(meetings::get_meeting));
-    routes = both_slashes(routes, &format!("{MEETING}/join/{{role}}/{{key}}"), get(join::get_join));
+    routes =
+        both_slashes(routes, &format!("{MEETING}/join/{{role}}/{{key}}"), get(join::get_join).head(links::head_link));
     routes = both_slashes(routes, &format!("{MEETING}/end"), post(operations::post_end));
     routes = both_slashes(routes, &format!("{MEETING}/recordings"), get(operations::get_recordings));
     routes = both_slashes(routes, "/bbb/{slug}/status", get(operations::get_status));
-    routes = both_slashes(routes, &format!("{MEETING}/page/{{role}}/{{key}}"), get(pages::get_page));
+    routes =
+        both_slashes(routes, &format!("{MEETING}/page/{{role}}/{{key}}"), get(pages::get_page).head(links::head_link));
     routes = both_slashes(
         routes,
         &format!("{MEETING}/callback/end/{{token}}"),
         get(callbacks::meeting_ended).post(callbacks::meeting_ended),
     );
-    routes = both_slashes(routes, "/healthz", get(health::get_healthz));
-    routes = both_slashes(routes, "/readyz", get(health::get_readyz));
     // OPTIONS must be routed for the CORS layer (applied per method) to answer preflights.
     let polled = get(running::get_is_running).options(|| async { StatusCode::NO_CONTENT });
     let open_cross_origin = both_slashes(Router::new(), &format!("{MEETING}/is-running"), polled).layer(cors());
+    let mut probes = Router::new();
+    probes = both_slashes(probes, "/healthz", get(health::get_healthz));
+    probes = both_slashes(probes, "/readyz", get(health::get_readyz));
     let router = routes
         .merge(open_cross_origin)
+        .route_layer(middleware::from_fn_with_state(state.clone(), links::check_host))
+        .merge(probes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(refuse_announced_oversized_body))
         .with_state(state);
     telemetry::layers(router)
+}
+
+/// A body announced larger than the limit is refused before a byte of it is read, and the
+/// connection is closed rather than drained.
+async fn refuse_announced_oversized_body(request: Request, next: Next) -> Response {
+    if !extract::announces_too_large_body(request.headers()) {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::PayloadTooLarge.into_response();
+    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn both_slashes(router: Router<AppState>, path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {

@@ -1,11 +1,67 @@
-//! HTML answers for browsers: the error page a citizen or agent sees when a join link fails.
+//! HTML answers for browsers: the landing pages, and the error page a citizen or agent sees
+//! when a link fails. Their script and styles are constants, allowed by their hash in the
+//! Content-Security-Policy (no `'unsafe-inline'`); what varies goes in escaped attributes.
 
-use axum::http::header::CACHE_CONTROL;
+use std::sync::LazyLock;
+
+use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
 use quick_xml::escape::escape;
+use sha2::{Digest, Sha256};
 
 use super::envelope::ApiError;
+
+const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;\
+    line-height:1.5}.button{display:inline-block;padding:.8rem 1.4rem;background:#0b5cad;color:#fff;\
+    border-radius:.4rem;text-decoration:none;font-size:1.1rem}.button:focus{outline:3px solid #f90}\
+    [hidden]{display:none}.detail{color:#555;font-size:.9rem}";
+
+/// Polls is-running (its URL and the words to show come from the page's attributes) and
+/// reveals the Join button once the meeting runs.
+const POLL_SCRIPT: &str = r#"(function () {
+  var join = document.getElementById("join");
+  var status = document.getElementById("status");
+  function poll() {
+    fetch(join.dataset.poll, {headers: {Accept: "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        if (answer.data === true) {
+          status.textContent = status.dataset.ready;
+          join.hidden = false;
+        } else { setTimeout(poll, 5000); }
+      }, function () { setTimeout(poll, 10000); });
+  }
+  poll();
+})();"#;
+
+/// `'sha256-…'` of an inline script or style, as CSP names it.
+fn csp_hash(text: &str) -> String {
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes())))
+}
+
+static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let policy = format!(
+        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; img-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        csp_hash(POLL_SCRIPT),
+        csp_hash(PAGE_STYLE)
+    );
+    HeaderValue::from_str(&policy).expect("the policy is ASCII")
+});
+
+/// The headers of every HTML answer: their URLs carry join keys, so no cache, no referrer, no
+/// framing, no content sniffing, and only our own script and styles.
+pub fn with_page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert("content-security-policy", CONTENT_SECURITY_POLICY.clone());
+    response
+}
 
 /// A plain, accessible page saying what went wrong, in French and English.
 pub fn error_page(error: &ApiError) -> Response {
@@ -19,16 +75,14 @@ pub fn error_page(error: &ApiError) -> Response {
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title_fr} / {title_en}</title>\n\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-         .detail{{color:#555;font-size:.9rem}}</style>\n</head>\n<body>\n<main>\n\
+         <title>{title_fr} / {title_en}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n<main>\n\
          <h1>{title_fr}</h1>\n<p>{advice_fr}</p>\n\
          <h2 lang=\"en\">{title_en}</h2>\n<p lang=\"en\">{advice_en}</p>\n\
          <p class=\"detail\">{status_code} — {detail}</p>\n</main>\n</body>\n</html>\n",
         status_code = status.as_u16(),
     );
-    let mut response = (status, Html(body)).into_response();
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = with_page_headers((status, Html(body)).into_response());
+    error.add_headers(&mut response);
     response
 }
 
@@ -39,6 +93,12 @@ fn wording(status: StatusCode) -> (&'static str, &'static str, &'static str, &'s
             "Link not found",
             "Ce lien de rendez-vous n'existe pas ou n'est plus valable. Vérifiez le lien reçu.",
             "This rendezvous link does not exist or is no longer valid. Please check the link you received.",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "Trop de demandes",
+            "Too many requests",
+            "Trop de demandes sont venues de votre connexion. Patientez quelques secondes puis réessayez.",
+            "Too many requests came from your connection. Please wait a few seconds and try again.",
         ),
         StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => (
             "Service de visioconférence indisponible",
@@ -140,21 +200,11 @@ impl LandingPage<'_> {
         let body = format!(
             "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{name}</title>\n\
-             <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-             .button{{display:inline-block;padding:.8rem 1.4rem;background:#0b5cad;color:#fff;border-radius:.4rem;\
-             text-decoration:none;font-size:1.1rem}}.button:focus{{outline:3px solid #f90}}[hidden]{{display:none}}</style>\n\
-             </head>\n<body>\n<main>\n<h1>{name}</h1>\n{details}{main}</main>\n</body>\n</html>\n",
+             <style>{PAGE_STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{name}</h1>\n{details}{main}</main>\n\
+             </body>\n</html>\n",
             lang = words.lang,
         );
-        let mut response = Html(body).into_response();
-        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response.headers_mut().insert(
-            "content-security-policy",
-            HeaderValue::from_static(
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
-            ),
-        );
-        response
+        with_page_headers(Html(body).into_response())
     }
 
     fn details(&self, words: &Wording) -> String {
@@ -173,23 +223,16 @@ impl LandingPage<'_> {
     }
 
     fn user_part(&self, words: &Wording, join_url: &str) -> String {
-        // A JSON string literal is a valid JavaScript one; our own URL holds no "</".
-        let poll_url = serde_json::to_string(self.is_running_url).unwrap_or_default();
         format!(
-            "<p id=\"status\" role=\"status\" aria-live=\"polite\">{waiting}</p>\n\
-             <p><a id=\"join\" class=\"button\" href=\"{join_url}\" hidden>{join}</a></p>\n\
+            "<p id=\"status\" role=\"status\" aria-live=\"polite\" data-ready=\"{ready}\">{waiting}</p>\n\
+             <p><a id=\"join\" class=\"button\" href=\"{join_url}\" data-poll=\"{poll_url}\" hidden>{join}</a></p>\n\
              <noscript><p>{no_script} <a href=\"{join_url}\">{join}</a></p></noscript>\n\
-             <script>\n(function () {{\n  var url = {poll_url};\n\
-             function poll() {{\n    fetch(url, {{headers: {{Accept: \"application/json\"}}}})\n\
-             .then(function (r) {{ return r.json(); }})\n\
-             .then(function (answer) {{\n      if (answer.data === true) {{\n\
-             document.getElementById(\"status\").textContent = \"{ready}\";\n\
-             document.getElementById(\"join\").hidden = false;\n      }} else {{ setTimeout(poll, 5000); }}\n\
-             }}, function () {{ setTimeout(poll, 10000); }});\n  }}\n  poll();\n}})();\n</script>\n",
+             <script>{POLL_SCRIPT}</script>\n",
             waiting = words.waiting,
             join = words.join,
             no_script = words.no_script,
-            ready = words.ready,
+            ready = escape(words.ready),
+            poll_url = escape(self.is_running_url),
         )
     }
 }

@@ -6,9 +6,10 @@ use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use super::client::ClientAddress;
 use super::envelope::ApiError;
 use super::extract::{JoinPath, PublicBase};
-use super::join::find_with_key;
+use super::links::open_link;
 use super::meetings::MeetingView;
 use super::page::{error_page, LandingPage, Language};
 use crate::app::AppState;
@@ -17,18 +18,22 @@ use crate::domain::JoinRole;
 pub async fn get_page(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: ClientAddress,
     path: Result<JoinPath, ApiError>,
     base: Result<PublicBase, ApiError>,
 ) -> Response {
     let outcome = async {
         let (path, base) = (path?, base?);
-        let meeting = find_with_key(&state, &path).await?;
+        let meeting = open_link(&state, client, &path).await?;
         Ok::<_, ApiError>((MeetingView::of(&meeting, &base), meeting, path.role))
     }
     .await;
     let (view, meeting, role) = match outcome {
         Ok(found) => found,
-        Err(error) => return error_page(&error),
+        Err(error) => {
+            error.log();
+            return error_page(&error);
+        }
     };
     let metadata_text = |key: &str| meeting.request.metadata.get(key).and_then(|value| value.as_str());
     let accept_language = headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();

@@ -6,7 +6,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
-use axum::http::{Request, Response, StatusCode};
+use axum::http::{HeaderName, Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use serde_json::json;
@@ -16,9 +16,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 pub fn layers(router: Router) -> Router {
     router.layer(
         ServiceBuilder::new()
+            .map_request(drop_unfit_request_id)
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(
@@ -32,6 +35,25 @@ pub fn layers(router: Router) -> Router {
     )
 }
 
+/// Longest client-chosen request id kept (DESIGN §7).
+const MAX_REQUEST_ID_CHARS: usize = 64;
+
+/// A client's `X-Request-Id` is kept only when it is 1 to 64 of `[A-Za-z0-9._-]`; otherwise it
+/// is dropped and one is generated, so it can neither forge log fields nor flood them.
+fn drop_unfit_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let fit = |value: &[u8]| {
+        (1..=MAX_REQUEST_ID_CHARS).contains(&value.len())
+            && value.iter().all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(byte))
+    };
+    let headers = request.headers_mut();
+    if headers.get_all(X_REQUEST_ID).iter().count() > 1
+        || headers.get(X_REQUEST_ID).is_some_and(|value| !fit(value.as_bytes()))
+    {
+        headers.remove(X_REQUEST_ID);
+    }
+    request
+}
+
 fn request_span<B>(request: &Request<B>) -> Span {
     let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
     let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
@@ -42,10 +64,11 @@ fn request_span<B>(request: &Request<B>) -> Span {
         request_id = %header("x-request-id"),
         caller_url = tracing::field::Empty,
     );
-    // w.c.s. names the form being processed in Publik-Caller-URL.
+    // w.c.s. names the form being processed in Publik-Caller-URL. Logged quoted and escaped:
+    // any client can send it.
     let caller_url = header("publik-caller-url");
     if !caller_url.is_empty() {
-        span.record("caller_url", caller_url);
+        span.record("caller_url", tracing::field::debug(caller_url));
     }
     span
 }

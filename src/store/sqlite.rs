@@ -33,8 +33,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub async fn connect(database_url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let unavailable = |err: sqlx::Error| StoreError::Unavailable(format!("{database_url}: {err}"));
-        let connect_options = SqliteConnectOptions::from_str(database_url)
-            .map_err(unavailable)?
+        let connect_options = SqliteConnectOptions::from_str(database_url).map_err(unavailable)?;
+        create_private_file(connect_options.get_filename())
+            .map_err(|err| StoreError::Unavailable(format!("{database_url}: {err}")))?;
+        let connect_options = connect_options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -47,6 +49,25 @@ impl SqliteStore {
     async fn select_meeting(&self, condition: &str, binds: &[&str]) -> Result<Option<Meeting>, StoreError> {
         let mut connection = self.pool.acquire().await?;
         select_meeting(&mut connection, condition, binds).await
+    }
+}
+
+/// Creates the database file readable by the service's user only (0600) before SQLite does:
+/// it holds join keys and BBB passwords, and SQLite gives its `-wal` and `-shm` files the mode
+/// of the database file. An existing file is left as its owner set it.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
+    if in_memory || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
     }
 }
 

@@ -1,0 +1,142 @@
+//! What keeps one client of the open endpoints from costing the others (DESIGN §7): a rate limit
+//! per client address (GCRA, by `governor`), and a short memory of links that led nowhere so
+//! that a flood of unknown guids or wrong keys does not reach the database once per request.
+//! Refusals are logged at most once per client address per minute.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use moka::future::Cache;
+
+use super::envelope::ApiError;
+use crate::config::Limits;
+use crate::domain::{Guid, JoinRole};
+
+/// How long a link that led nowhere is remembered. Guids are random and keys never change, so
+/// nothing that is remembered can start to exist meanwhile.
+const UNKNOWN_LINK_MEMORY: Duration = Duration::from_secs(30);
+/// Most links remembered; beyond it the oldest are forgotten first.
+const UNKNOWN_LINK_CAPACITY: u64 = 100_000;
+/// How often addresses whose budget is full again are forgotten.
+const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A join or page link that answered 404: the rendezvous, and the key when it was the wrong one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnknownLink {
+    pub slug: String,
+    pub guid: Guid,
+    pub role: JoinRole,
+    pub key: String,
+}
+
+pub struct Guards {
+    open: DefaultKeyedRateLimiter<IpAddr>,
+    /// One log line per address per minute, whatever it is refused for.
+    refusal_log: DefaultKeyedRateLimiter<IpAddr>,
+    unknown_links: Cache<UnknownLink, ()>,
+}
+
+impl Guards {
+    /// The guards of `limits`, with a task that forgets idle addresses while they live.
+    pub fn start(limits: &Limits) -> Arc<Self> {
+        let guards = Arc::new(Self::new(limits));
+        let weak = Arc::downgrade(&guards);
+        tokio::spawn(forget_idle_addresses(weak));
+        guards
+    }
+
+    fn new(limits: &Limits) -> Self {
+        let per_second = NonZeroU32::new(limits.open_requests_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(limits.open_burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            open: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            refusal_log: RateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN)),
+            unknown_links: Cache::builder()
+                .max_capacity(UNKNOWN_LINK_CAPACITY)
+                .time_to_live(UNKNOWN_LINK_MEMORY)
+                .build(),
+        }
+    }
+
+    /// Counts one request of `client` on an open endpoint; refused past its budget.
+    pub fn admit(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.open.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            self.log_refusal(client, "over its rate limit on the open endpoints");
+            ApiError::RateLimited { retry_after_seconds: wait.as_secs().max(1) }
+        })
+    }
+
+    /// Refuses at once a link that led nowhere a moment ago.
+    pub async fn check_link(&self, client: IpAddr, link: &UnknownLink) -> Result<(), ApiError> {
+        if self.unknown_links.contains_key(link) {
+            self.log_refusal(client, "asking again for an unknown rendezvous or with a wrong key");
+            return Err(ApiError::NotFound("no such rendezvous or wrong key".to_owned()));
+        }
+        Ok(())
+    }
+
+    pub async fn remember_unknown(&self, link: UnknownLink) {
+        self.unknown_links.insert(link, ()).await;
+    }
+
+    fn log_refusal(&self, client: IpAddr, why: &str) {
+        if self.refusal_log.check_key(&client).is_ok() {
+            tracing::warn!(%client, "refusing requests from a client {why} (logged once a minute per client)");
+        }
+    }
+}
+
+async fn forget_idle_addresses(guards: Weak<Guards>) {
+    let mut interval = tokio::time::interval(CLEANUP_INTERVAL);
+    loop {
+        interval.tick().await;
+        let Some(guards) = guards.upgrade() else { return };
+        for limiter in [&guards.open, &guards.refusal_log] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_second: u32, burst: u32) -> Limits {
+        Limits { open_requests_per_second: per_second, open_burst: burst, ..Limits::default() }
+    }
+
+    #[test]
+    fn a_client_gets_its_burst_then_waits_and_others_are_not_affected() {
+        let guards = Guards::new(&limits(1, 3));
+        let (greedy, other): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+
+        for _ in 0..3 {
+            assert!(guards.admit(greedy).is_ok());
+        }
+        let refused = guards.admit(greedy).unwrap_err();
+
+        assert!(matches!(refused, ApiError::RateLimited { retry_after_seconds: 1 }), "{refused:?}");
+        assert!(guards.admit(other).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_link_that_led_nowhere_is_refused_without_asking_again() {
+        let guards = Guards::new(&Limits::default());
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let link =
+            UnknownLink { slug: "visio".into(), guid: Guid::new_random(), role: JoinRole::User, key: "k".into() };
+
+        assert!(guards.check_link(client, &link).await.is_ok());
+        guards.remember_unknown(link.clone()).await;
+
+        assert!(matches!(guards.check_link(client, &link).await, Err(ApiError::NotFound(_))));
+        let other_key = UnknownLink { key: "other".into(), ..link };
+        assert!(guards.check_link(client, &other_key).await.is_ok());
+    }
+}
