@@ -134,3 +134,55 @@ fn a_missing_explicit_file_is_an_error() {
 
     assert_eq!(error.key, "--config");
 }
+
+#[test]
+fn a_secret_of_the_wrong_type_is_named_never_printed() {
+    let cases = [
+        ("secret_key = 98765432123".to_owned(), "secret_key"),
+        (
+            "[connectors.visio]\nbbb_url = \"https://bbb/\"\nshared_secret = 98765432123".to_owned(),
+            "connectors.visio.shared_secret",
+        ),
+        // serde buffers tagged tables, so the key inside the api user is not known: its table is.
+        ("[[api_users]]\nname = \"ops\"\nkind = \"apikey\"\nkey = 98765432123".to_owned(), "api_users[0]"),
+        (
+            "[[api_users]]\nname = \"p\"\nkind = \"basic\"\nusername = \"u\"\npassword = 98765432.123".to_owned(),
+            "api_users[0]",
+        ),
+        ("secret_key = [98765432123]".to_owned(), "secret_key"),
+    ];
+    for (text, key) in cases {
+        let error = refusal(&text);
+        let printed = error.to_string();
+
+        assert!(printed.contains(key), "{printed}");
+        assert!(!printed.contains("98765432"), "a secret leaked: {printed}");
+    }
+}
+
+#[test]
+fn limits_hosts_and_proxies_have_safe_defaults_and_are_checked() {
+    let config = Config::from_toml("").unwrap();
+    assert_eq!(config.limits, Limits::default());
+    assert_eq!(config.allowed_hosts, ["*"]);
+    assert!(config.trusts_any_host());
+    assert_eq!(config.trusted_proxies.len(), 2);
+
+    let set = Config::from_toml(
+        "allowed_hosts = [\"rdv.example.org\"]\ntrusted_proxies = [\"10.0.0.0/8\"]\n[limits]\nmax_connections = 50",
+    )
+    .unwrap();
+    assert!(!set.trusts_any_host());
+    assert_eq!(set.limits.max_connections, 50);
+    assert_eq!(set.limits.open_burst, Limits::default().open_burst);
+
+    for (text, key) in [
+        ("[limits]\nopen_burst = 0", "limits.open_burst"),
+        ("[limits]\nheader_read_timeout_seconds = 0", "limits.header_read_timeout_seconds"),
+        ("[limits]\nunknown = 1", "limits.unknown"),
+        ("allowed_hosts = [\"evil/path\"]", "allowed_hosts"),
+        ("trusted_proxies = [\"not-a-network\"]", "trusted_proxies"),
+    ] {
+        assert!(refusal(text).to_string().contains(key), "{text}: {}", refusal(text));
+    }
+}

@@ -56,13 +56,16 @@ pub fn router(state: AppState) -> Router {
     );
     // OPTIONS must be routed for the CORS layer (applied per method) to answer preflights.
     let polled = get(running::get_is_running).options(|| async { StatusCode::NO_CONTENT });
-    let open_cross_origin = both_slashes(Router::new(), &format!("{MEETING}/is-running"), polled).layer(cors());
+    let host_checked = || middleware::from_fn_with_state(state.clone(), links::check_host);
+    // Inside the CORS layer, so that a refused Host is answered with CORS headers too.
+    let open_cross_origin =
+        both_slashes(Router::new(), &format!("{MEETING}/is-running"), polled).route_layer(host_checked()).layer(cors());
     let mut probes = Router::new();
     probes = both_slashes(probes, "/healthz", get(health::get_healthz));
     probes = both_slashes(probes, "/readyz", get(health::get_readyz));
     let router = routes
+        .route_layer(host_checked())
         .merge(open_cross_origin)
-        .route_layer(middleware::from_fn_with_state(state.clone(), links::check_host))
         .merge(probes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

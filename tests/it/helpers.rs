@@ -87,7 +87,13 @@ impl TestApp {
 
     /// The app on `db` against `simulator` (two instances can share both).
     pub async fn spawn_on(db: &TestDatabase, simulator: Simulator) -> Self {
-        let config = Config::from_toml(&test_config(&db.url, simulator.base_url().as_str())).expect("test config");
+        Self::spawn_configured(db, simulator, "", "").await
+    }
+
+    /// The app with top-level settings put before the test configuration and tables after it.
+    pub async fn spawn_configured(db: &TestDatabase, simulator: Simulator, top_level: &str, tables: &str) -> Self {
+        let toml = format!("{top_level}\n{}\n{tables}\n", test_config(&db.url, simulator.base_url().as_str()));
+        let config = Config::from_toml(&toml).expect("test config");
         let state = AppState::build(config).await.expect("build the app");
         let (listener, addr) = app::bind("127.0.0.1:0").await.expect("bind");
         let (shutdown, stop) = oneshot::channel::<()>();
