@@ -145,6 +145,12 @@ async fn migrate(arg: &ConfigArg) -> Result<(), Failure> {
 async fn check(arg: &ConfigArg) -> Result<(), Failure> {
     let config = load_config(arg)?;
     println!("configuration: ok ({} connector(s), {} api user(s))", config.connectors.len(), config.api_users.len());
+    if config.trusts_any_host() {
+        println!(
+            "warning: public_url is not set and allowed_hosts accepts any Host: the URLs handed out follow the \
+             Host each client sends; set public_url (or allowed_hosts)"
+        );
+    }
     let store = app::open_store(&config).await?;
     store.ping().await.map_err(anyhow::Error::from)?;
     println!("database: ok ({})", store::redact_database_url(&config.database_url));

@@ -23,7 +23,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A JSON request body, refused with `invalid-payload` or `payload-too-large`, or
 /// `request-timeout` when it is not all received within `limits.request_timeout_seconds`.
-pub struct JsonBody(pub Value);
+pub struct JsonBody {
+    pub value: Value,
+    /// Its size in bytes, as received.
+    pub size: usize,
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody
 where
@@ -48,7 +52,7 @@ where
             })?;
         let value = serde_json::from_slice(&bytes)
             .map_err(|err| ApiError::InvalidPayload(format!("could not decode body to json: {err}")))?;
-        Ok(Self(value))
+        Ok(Self { value, size: bytes.len() })
     }
 }
 

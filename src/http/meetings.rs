@@ -16,7 +16,7 @@ use crate::bbb::{BbbError, CreateRequest};
 use crate::connectors::{Connector, Created};
 use crate::domain::ids::random_hex;
 use crate::domain::payload::parse_meeting_request;
-use crate::domain::{Guid, JoinKey, JoinRole, Meeting, NewMeeting};
+use crate::domain::{Guid, JoinKey, JoinRole, Meeting, MeetingRequest, NewMeeting};
 use crate::store::{truncate_to_micros, Store, StoreError};
 
 /// Random bytes of each BBB password of a rendezvous (hex: twice as many characters).
@@ -90,9 +90,9 @@ pub async fn post_meeting(
     ConnectorPath(connector): ConnectorPath,
     _caller: Caller,
     base: PublicBase,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> Result<NoStore<Envelope<MeetingView>>, ApiError> {
-    let request = parse_meeting_request(body).map_err(|err| ApiError::InvalidPayload(err.to_string()))?;
+    let request = parse_off_the_workers(body).await?;
     let new = NewMeeting {
         slug: connector.slug.clone(),
         guid: Guid::new_random(),
@@ -114,6 +114,20 @@ pub async fn post_meeting(
         meeting.updated = created.recorded_at;
     }
     Ok(NoStore(Envelope(MeetingView::of(&meeting, &base))))
+}
+
+/// Bodies from this size on are parsed on the blocking pool: unflattening and checking a large
+/// body takes long enough to delay the other requests of an async worker.
+const PARSE_ON_BLOCKING_POOL_FROM_BYTES: usize = 8 * 1024;
+
+async fn parse_off_the_workers(body: JsonBody) -> Result<MeetingRequest, ApiError> {
+    let parse = move || parse_meeting_request(body.value).map_err(|err| ApiError::InvalidPayload(err.to_string()));
+    if body.size < PARSE_ON_BLOCKING_POOL_FROM_BYTES {
+        return parse();
+    }
+    tokio::task::spawn_blocking(parse)
+        .await
+        .map_err(|_| ApiError::InvalidPayload("the payload could not be parsed".to_owned()))?
 }
 
 pub async fn get_meeting(

@@ -247,6 +247,34 @@ async fn the_service_log_holds_no_secret_through_the_whole_flow() {
     assert!(!log.contains("checksum="), "a signed BBB URL leaked into the log:\n{log}");
 }
 
+#[tokio::test]
+async fn a_client_cannot_forge_lines_or_fields_in_the_text_log() {
+    let scratch = Scratch::new();
+    let simulator = crate::helpers::spawn_simulator().await;
+    let config = crate::helpers::test_config("sqlite://bbb-connector.db", simulator.base_url().as_str());
+    let path = scratch.write("bbb-connector.toml", &config);
+    let served = Served::start(&scratch, &["serve", "--config", path.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let forged = "\n2026-01-01T00:00:00Z ERROR forged line";
+    // The error message quotes the flat key the caller sent, line break included.
+    let body = serde_json::json!({"name": "RDV", "idempotent_id": "1", format!("a/b{forged}"): 1, "a": 2});
+    http.post(format!("{}/bbb/open/meeting/", served.base)).json(&body).send().await.unwrap();
+    http.get(format!("{}/healthz", served.base))
+        .header("x-request-id", "x level=ERROR")
+        .header("publik-caller-url", "https://wcs/ status=200 forged=yes")
+        .send()
+        .await
+        .unwrap();
+    let log = Arc::clone(&served.log);
+    assert!(served.terminate().success());
+
+    let log = log.lock().unwrap().clone();
+    assert!(log.contains("request refused"), "the refusal is logged: {log}");
+    assert!(!log.lines().any(|line| line.starts_with("2026-01-01T00:00:00Z")), "a forged line:\n{log}");
+    assert!(!log.contains("request_id=x level=ERROR"), "a forged field:\n{log}");
+    assert!(log.contains("caller_url=\"https://wcs/ status=200 forged=yes\""), "the caller URL is quoted:\n{log}");
+}
+
 fn connector_config(bbb_url: &str, secret: &str) -> String {
     format!("[connectors.visio]\nbbb_url = \"{bbb_url}\"\nshared_secret = \"{secret}\"\ntimeout_seconds = 1\n")
 }
@@ -283,6 +311,7 @@ async fn check_reports_each_bbb_server_or_the_exact_failure() {
         assert_eq!(output.status.code(), Some(code), "{printed}");
         assert!(printed.contains(expected), "{expected}: {printed}");
         assert!(!printed.contains("wrong-secret") && !printed.contains(crate::helpers::SHARED_SECRET), "{printed}");
+        assert!(printed.contains("warning: public_url is not set"), "no Host warning: {printed}");
     }
 }
 
