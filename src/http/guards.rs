@@ -64,7 +64,7 @@ impl Guards {
 
     /// Counts one request of `client` on an open endpoint; refused past its budget.
     pub fn admit(&self, client: IpAddr) -> Result<(), ApiError> {
-        self.open.check_key(&client).map_err(|not_until| {
+        self.open.check_key(&budget_holder(client)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             self.log_refusal(client, "over its rate limit on the open endpoints");
             ApiError::RateLimited { retry_after_seconds: wait.as_secs().max(1) }
@@ -88,6 +88,18 @@ impl Guards {
         if self.refusal_log.check_key(&client).is_ok() {
             tracing::warn!(%client, "refusing requests from a client {why} (logged once a minute per client)");
         }
+    }
+}
+
+/// Whose budget a request spends: the address itself for IPv4, its /64 network for IPv6, where
+/// one subscriber is handed a whole /64 and could otherwise rotate through it.
+fn budget_holder(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V6(address) if address.to_ipv4_mapped().is_none() => {
+            let prefix = u128::from(address) & !((1_u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        other => other,
     }
 }
 
@@ -123,6 +135,20 @@ mod tests {
 
         assert!(matches!(refused, ApiError::RateLimited { retry_after_seconds: 1 }), "{refused:?}");
         assert!(guards.admit(other).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_network_of_one_subscriber_shares_one_budget() {
+        let guards = Guards::new(&limits(1, 2));
+        let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same_network: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_network: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+
+        assert!(guards.admit(first).is_ok());
+        assert!(guards.admit(same_network).is_ok());
+
+        assert!(guards.admit(first).is_err());
+        assert!(guards.admit(other_network).is_ok());
     }
 
     #[tokio::test]
