@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use base64::Engine;
 use bbb_connector::http::end_callback_token;
+use bbb_connector::http::signature::sign_query;
 use bbb_connector::testing::{Backend, TestDatabase};
 use reqwest::header::{ACCEPT, HOST};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{spawn_simulator, TestApp, OPS_KEY, SECRET_KEY};
+use crate::helpers::{spawn_simulator, TestApp, OPS_KEY, SECRET_KEY, WCS_KEY, WCS_ORIG};
 
 const OPEN_CREATE: &str = "/bbb/open/meeting/";
 
@@ -346,7 +347,21 @@ async fn pages_and_answers_with_join_links_are_kept_out_of_caches_and_frames(db:
     assert_page_headers(&error_page);
 }
 
+async fn a_nul_in_a_signature_nonce_is_a_refused_credential(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let query = format!("orig={WCS_ORIG}");
+    let signed = sign_query(&query, WCS_KEY, "sha256", chrono::Utc::now(), "nonce\u{0}x");
+    let url = app.url(&format!("/bbb/visio/meeting/?{signed}"));
+
+    let response = app.post_json(&url, &json!({"name": "RDV", "idempotent_id": "nul-nonce"})).await;
+
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.json::<Value>().await.unwrap()["err_class"], "access-denied");
+    assert_alive(&app).await;
+}
+
 crate::on_both_backends!(
+    a_nul_in_a_signature_nonce_is_a_refused_credential,
     a_key_of_10000_components_is_refused_and_the_service_lives,
     a_body_nested_past_the_limit_is_refused_and_its_id_stays_usable,
     the_nul_character_is_refused_with_400_on_every_backend,
