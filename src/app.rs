@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::extract::FromRef;
 use secrecy::SecretString;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::Config;
 use crate::connectors::Connectors;
@@ -70,9 +70,19 @@ impl AppState {
     }
 }
 
-/// Binds the configured address (port 0 allowed).
+/// Connections the kernel may queue while the service is at `max_connections` (the standard
+/// library asks for 128; the kernel caps it at `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the configured address (port 0 allowed) with a listen backlog deep enough for new
+/// connections to wait while the connection cap is reached.
 pub async fn bind(listen: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let cannot = || format!("cannot listen on {listen}");
+    let wanted = tokio::net::lookup_host(listen).await.with_context(cannot)?.next().with_context(cannot)?;
+    let socket = if wanted.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.with_context(cannot)?;
+    socket.set_reuseaddr(true).with_context(cannot)?;
+    socket.bind(wanted).with_context(cannot)?;
+    let listener = socket.listen(LISTEN_BACKLOG).with_context(cannot)?;
     let addr = listener.local_addr()?;
     Ok((listener, addr))
 }

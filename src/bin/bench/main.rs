@@ -5,6 +5,7 @@
 mod report;
 mod rows;
 mod service;
+mod slow;
 mod wrk;
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use bbb_connector::testing::{Backend, TestDatabase};
 
 use report::Figures;
 use service::{path_of, Service};
+use slow::SlowClients;
 use wrk::Load;
 
 const SECRET: &str = "bench-bbb-secret";
@@ -27,6 +29,7 @@ const POLL_RUN: Duration = Duration::from_secs(10);
 async fn main() -> anyhow::Result<()> {
     wrk::ensure_installed()?;
     service::build_release_binary()?;
+    let slow_clients = slow::affordable();
     let dir = std::env::temp_dir().join(format!("bbb-connector-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut columns = Vec::new();
@@ -37,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
             SocketAddr::from(([127, 0, 0, 1], 0)),
         )
         .await?;
-        match measure(backend, &simulator, &dir).await? {
+        match measure(backend, &simulator, &dir, slow_clients).await? {
             Some(figures) => columns.push((backend, figures)),
             None => eprintln!("bench: PostgreSQL unreachable (TEST_DATABASE_URL), its column is left out"),
         }
@@ -50,12 +53,18 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn measure(backend: Backend, simulator: &Simulator, dir: &Path) -> anyhow::Result<Option<Figures>> {
+async fn measure(
+    backend: Backend,
+    simulator: &Simulator,
+    dir: &Path,
+    slow_clients: usize,
+) -> anyhow::Result<Option<Figures>> {
     let Some(db) = TestDatabase::new(backend).await else { return Ok(None) };
     eprintln!("bench: {backend:?}");
     let service = Service::start(dir, &db.url, simulator.base_url().as_str(), SECRET, 3).await?;
     let mut figures = Figures::default();
     load_reads(&service, simulator, &mut figures).await?;
+    load_healthz_beside_slow_clients(&service, slow_clients, &mut figures)?;
     load_writes(&service, dir, &mut figures).await?;
     figures.peak_rss_kib = service.peak_rss_kib()?;
     drop(service);
@@ -77,6 +86,8 @@ async fn load_reads(service: &Service, simulator: &Simulator, figures: &mut Figu
     let joined_poll = joined["is_running_url"].as_str().context("no is_running_url")?;
     let running = wrk::run(&Load { url: joined_poll, connections: 64, duration: RUN, script: None })?;
     figures.healthz_rps = health.requests_per_second;
+    figures.healthz_p50 = health.p50;
+    figures.healthz_p99 = health.p99;
     figures.running_rps = running.requests_per_second;
     figures.running_p50 = running.p50;
     figures.running_p99 = running.p99;
@@ -102,6 +113,18 @@ async fn load_reads(service: &Service, simulator: &Simulator, figures: &mut Figu
     figures.bbb_calls_joined = calls_for(&joined);
     figures.bbb_calls_never = calls_for(&never);
     figures.non_2xx += pollers.non_2xx_3xx;
+    Ok(())
+}
+
+/// `/healthz` again, while slow connections (partial heads) are held open by the bench.
+fn load_healthz_beside_slow_clients(service: &Service, count: usize, figures: &mut Figures) -> anyhow::Result<()> {
+    let slow = SlowClients::open(service.addr, count)?;
+    let health = wrk::run(&Load { url: &url(service, "/healthz"), connections: 64, duration: RUN, script: None })?;
+    figures.slow_held = slow.still_open();
+    drop(slow);
+    figures.slow_healthz_p50 = health.p50;
+    figures.slow_healthz_p99 = health.p99;
+    figures.non_2xx += health.non_2xx_3xx;
     Ok(())
 }
 

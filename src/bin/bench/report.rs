@@ -4,9 +4,18 @@ use std::time::Duration;
 
 use bbb_connector::testing::Backend;
 
+use crate::slow::COUNT;
+
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
     pub healthz_rps: f64,
+    pub healthz_p50: Duration,
+    pub healthz_p99: Duration,
+    /// `/healthz` while `slow::COUNT` slow connections are held open.
+    pub slow_healthz_p50: Duration,
+    pub slow_healthz_p99: Duration,
+    /// How many of the slow connections were still open after that run.
+    pub slow_held: usize,
     pub running_rps: f64,
     pub running_p50: Duration,
     pub running_p99: Duration,
@@ -41,11 +50,26 @@ struct Row {
     met: fn(&Figures, Backend) -> Option<bool>,
 }
 
-const ROWS: [Row; 10] = [
+const ROWS: [Row; 11] = [
     Row {
         figure: "`/healthz` req/s, 64 connections",
         target: "(reference)",
         value: |f| format!("{:.0}", f.healthz_rps),
+        met: |_, _| None,
+    },
+    Row {
+        figure: "`/healthz` p50 / p99, 64 connections: alone vs beside 1,000 held slow connections (partial heads)",
+        target: "report",
+        value: |f| {
+            let held = if f.slow_held == COUNT { String::new() } else { format!(" (only {} held)", f.slow_held) };
+            format!(
+                "{} / {} vs {} / {}{held}",
+                ms(f.healthz_p50),
+                ms(f.healthz_p99),
+                ms(f.slow_healthz_p50),
+                ms(f.slow_healthz_p99)
+            )
+        },
         met: |_, _| None,
     },
     Row {

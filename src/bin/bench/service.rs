@@ -1,7 +1,7 @@
 //! The service under load: the release binary run as a child process on a configuration
 //! written for the bench, so that its memory is measured alone.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,9 +12,17 @@ use serde_json::{json, Value};
 pub const API_KEY: &str = "bench-api-key-0123456789";
 pub const SLUG: &str = "bench";
 
+/// The `[limits]` of the service under bench. The per-client rate limit is raised out of reach:
+/// every load comes from one address (wrk on 127.0.0.1), and the bench measures the service, not
+/// the limiter, which would otherwise answer most joins 429. The header-read timeout outlasts a
+/// wrk run, so that the slow connections of the `/healthz` figure stay held throughout.
+const LIMITS: &str =
+    "[limits]\nopen_requests_per_second = 1000000\nopen_burst = 1000000\nheader_read_timeout_seconds = 60\n";
+
 pub struct Service {
     child: Child,
     pub base: String,
+    pub addr: SocketAddr,
 }
 
 impl Service {
@@ -31,7 +39,7 @@ impl Service {
             "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ndatabase_max_connections = 16\n\
              secret_key = \"bench-secret-key\"\n\n[connectors.{SLUG}]\nbbb_url = \"{bbb_url}\"\nshared_secret = \"{secret}\"\n\
              is_running_cache_seconds = {cache_seconds}\naccess = [\"ops\"]\n\n\
-             [[api_users]]\nname = \"ops\"\nkind = \"apikey\"\nkey = \"{API_KEY}\"\n"
+             [[api_users]]\nname = \"ops\"\nkind = \"apikey\"\nkey = \"{API_KEY}\"\n\n{LIMITS}"
         );
         let config_path = dir.join(format!("bench-{port}.toml"));
         std::fs::write(&config_path, config)?;
@@ -42,7 +50,8 @@ impl Service {
             .stdout(Stdio::null())
             .spawn()
             .context("cannot start bbb-connector")?;
-        let service = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let service =
+            Self { child, base: format!("http://127.0.0.1:{port}"), addr: SocketAddr::from(([127, 0, 0, 1], port)) };
         service.wait_ready().await?;
         Ok(service)
     }
