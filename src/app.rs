@@ -6,27 +6,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::FromRef;
 use secrecy::SecretString;
 use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::Config;
-use crate::connectors::Connectors;
 use crate::domain::ids::random_hex;
 use crate::http::guards::Guards;
+pub use crate::http::AppState;
+use crate::rendezvous::{Connectors, Rendezvous};
 use crate::server::{self, ConnectionLimits};
 use crate::store::{self, Store, StoreOptions};
-
-/// What handlers share; each handler extracts only the parts it uses.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub connectors: Arc<Connectors>,
-    pub config: Arc<Config>,
-    pub secret_key: Arc<SecretString>,
-    /// The rate limits and the negative cache of the open endpoints.
-    pub guards: Arc<Guards>,
-}
 
 /// Bytes of the secret key generated at first start when the configuration has none.
 const GENERATED_SECRET_KEY_BYTES: usize = 32;
@@ -58,15 +47,10 @@ impl AppState {
                 SecretString::from(stored)
             }
         };
-        let connectors = Connectors::from_config(&config).context("cannot set up the BBB clients")?;
+        let connectors = Arc::new(Connectors::from_config(&config).context("cannot set up the BBB clients")?);
+        let rendezvous = Rendezvous::new(Arc::clone(&store), Arc::clone(&connectors), secret_key);
         let guards = Guards::start(&config.limits);
-        Ok(Self {
-            store,
-            connectors: Arc::new(connectors),
-            config: Arc::new(config),
-            secret_key: Arc::new(secret_key),
-            guards,
-        })
+        Ok(Self { store, rendezvous: Arc::new(rendezvous), connectors, config: Arc::new(config), guards })
     }
 }
 

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, AppState};
 use crate::bbb::BbbError;
 use crate::config::{self, Config, ConfigError};
-use crate::connectors::Connectors;
+use crate::rendezvous::Connectors;
 use crate::store;
 use crate::telemetry;
 
@@ -157,8 +157,7 @@ async fn check(arg: &ConfigArg) -> Result<(), Failure> {
     let connectors = Connectors::from_config(&config).map_err(anyhow::Error::from)?;
     for connector in connectors.iter() {
         let status = connector
-            .bbb
-            .check()
+            .probe()
             .await
             .map_err(|err| anyhow::anyhow!("connector {}: {}", connector.slug, explain(&err)))?;
         let version = status.version.bbb_version.as_deref().unwrap_or(&status.version.version);

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::bbb::ChecksumAlgorithm;
+use crate::bbb::{normalize_base_url, ChecksumAlgorithm};
 use crate::domain::Slug;
 
 /// Environment variable naming the configuration file when `--config` is absent.
@@ -124,7 +124,10 @@ pub enum LogFormat {
 pub struct ConnectorConfig {
     #[serde(default)]
     pub title: String,
-    pub bbb_url: String,
+    /// The BBB API base, normalised at load (`…/bigbluebutton/api/`): a URL that cannot be one
+    /// is refused there, naming this key.
+    #[serde(deserialize_with = "bbb_api_base")]
+    pub bbb_url: Url,
     pub shared_secret: SecretString,
     #[serde(default)]
     pub checksum_algorithm: ChecksumAlgorithm,
@@ -336,7 +339,6 @@ impl Config {
     fn validate_connector(&self, slug: &str, connector: &ConnectorConfig) -> Result<(), ConfigError> {
         let key = |field: &str| format!("connectors.{slug}.{field}");
         slug.parse::<Slug>().map_err(|err| ConfigError::new(format!("connectors.{slug}"), err.to_string()))?;
-        validate_bbb_url(&connector.bbb_url).map_err(|problem| ConfigError::new(key("bbb_url"), problem))?;
         if connector.shared_secret.expose_secret().is_empty() {
             return Err(ConfigError::new(key("shared_secret"), "must not be empty"));
         }
@@ -370,12 +372,10 @@ fn validate_database_url(raw: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn validate_bbb_url(raw: &str) -> Result<(), String> {
-    let url = Url::parse(raw.trim()).map_err(|err| format!("malformed URL: {err}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("must be an http:// or https:// URL".to_owned());
-    }
-    Ok(())
+/// `bbb_url` as the BBB client uses it: one rule, checked once, at load.
+fn bbb_api_base<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    normalize_base_url(&raw).map_err(serde::de::Error::custom)
 }
 
 fn validate_public_url(url: &Url) -> Result<(), ConfigError> {

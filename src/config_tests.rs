@@ -57,6 +57,8 @@ fn mistakes_are_refused_with_the_key_named() {
             "connectors.visio.bbb_url",
             "",
         ),
+        (&MINIMAL_CONNECTOR.replace("/bigbluebutton/", "/bigbluebutton/?x=1"), "connectors.visio.bbb_url", "query"),
+        (&MINIMAL_CONNECTOR.replace("https://", "ftp://"), "connectors.visio.bbb_url", "http"),
         (&format!("{MINIMAL_CONNECTOR}checksum_algorithm = \"md5\""), "connectors.visio.checksum_algorithm", "md5"),
         ("[[api_users]]\nname = \"x\"\nkind = \"oauth\"\nkey = \"k\"", "api_users[0].kind", "oauth"),
         (&format!("{MINIMAL_CONNECTOR}access = [\"wcs\"]"), "connectors.visio.access", "wcs"),

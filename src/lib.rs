@@ -4,12 +4,12 @@ pub mod app;
 pub mod bbb;
 pub mod cli;
 pub mod config;
-pub mod connectors;
 pub mod demo;
 pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod rendezvous;
 pub mod server;
 pub mod simulator;
 pub mod store;

@@ -18,7 +18,7 @@ use super::extract::ConnectorPath;
 use super::guards::Guards;
 use super::signature::verify_publik_signature;
 use crate::config::{ApiUser, Config};
-use crate::connectors::{Connector, Connectors};
+use crate::rendezvous::{Connector, Connectors};
 use crate::store::Store;
 
 /// How long a nonce is remembered: the ±30 s window of the timestamp, plus a margin.

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::bbb::BbbError;
+use crate::rendezvous::RendezvousError;
 use crate::store::StoreError;
 
 /// A successful answer: `{"err": 0, "data": ...}`.
@@ -55,6 +56,18 @@ pub enum ApiError {
     Bbb(#[from] BbbError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<RendezvousError> for ApiError {
+    fn from(error: RendezvousError) -> Self {
+        match error {
+            RendezvousError::NotFound => Self::NotFound("no such rendezvous".to_owned()),
+            RendezvousError::IdempotencyConflict => Self::IdempotencyConflict,
+            RendezvousError::InvalidToken => Self::AccessDenied(error.to_string()),
+            RendezvousError::Bbb(error) => Self::Bbb(error),
+            RendezvousError::Store(error) => Self::Store(error),
+        }
+    }
 }
 
 impl ApiError {

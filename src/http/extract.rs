@@ -13,10 +13,10 @@ use serde_json::Value;
 
 use super::client::request_origin;
 use super::envelope::ApiError;
-use crate::app::AppState;
+use super::state::AppState;
 use crate::config::Config;
-use crate::connectors::{Connector, Connectors};
 use crate::domain::{Guid, JoinKey, JoinRole};
+use crate::rendezvous::{Connector, Connectors};
 
 /// Largest request body accepted (DESIGN §6).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -5,21 +5,19 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::client::{request_origin, ClientAddress};
 use super::envelope::ApiError;
-use super::extract::{JoinPath, MeetingPath};
-use super::guards::UnknownLink;
-use super::join::prefers_html;
-use super::meetings::find_meeting;
+use super::extract::JoinPath;
+use super::guards::{Guards, UnknownLink};
 use super::page::{error_page, with_page_headers};
-use crate::app::AppState;
 use crate::config::Config;
 use crate::domain::Meeting;
+use crate::rendezvous::{Rendezvous, RendezvousError};
 
 /// Without `public_url`, a Host outside `allowed_hosts` is refused on every `/bbb/` endpoint,
 /// as Django's ALLOWED_HOSTS does: the URLs handed out are built from it.
@@ -57,23 +55,68 @@ pub fn error_answer(error: ApiError, headers: &HeaderMap) -> Response {
 
 /// The rendezvous of a join or page link once the client passed its rate limit, if the key is
 /// the one of that role. A link that led nowhere is remembered for a while and refused at once.
-pub async fn open_link(state: &AppState, client: ClientAddress, path: &JoinPath) -> Result<Meeting, ApiError> {
-    state.guards.admit(client.0)?;
+pub async fn open_link(
+    rendezvous: &Rendezvous,
+    guards: &Guards,
+    client: ClientAddress,
+    path: &JoinPath,
+) -> Result<Meeting, ApiError> {
+    guards.admit(client.0)?;
     let link = UnknownLink {
         slug: path.connector.slug.clone(),
         guid: path.guid,
         role: path.role,
         key: path.key.as_str().to_owned(),
     };
-    state.guards.check_link(client.0, &link).await?;
-    let meeting_path = MeetingPath { connector: path.connector.clone(), guid: path.guid };
-    let found = match find_meeting(state.store.as_ref(), &meeting_path).await {
-        Ok(meeting) if meeting.join_key(path.role).matches(path.key.as_str()) => Ok(meeting),
-        Ok(_) | Err(ApiError::NotFound(_)) => Err(ApiError::NotFound("no such rendezvous or wrong key".to_owned())),
-        Err(other) => Err(other),
-    };
-    if matches!(found, Err(ApiError::NotFound(_))) {
-        state.guards.remember_unknown(link).await;
+    guards.check_link(client.0, &link).await?;
+    match rendezvous.find_with_key(&path.connector, path.guid, path.role, &path.key).await {
+        Ok(meeting) => Ok(meeting),
+        Err(RendezvousError::NotFound) => {
+            guards.remember_unknown(link).await;
+            Err(ApiError::NotFound("no such rendezvous or wrong key".to_owned()))
+        }
+        Err(other) => Err(other.into()),
     }
-    found
+}
+
+/// True when the Accept header ranks text/html above application/json.
+pub fn prefers_html(headers: &HeaderMap) -> bool {
+    let accept = headers.get(ACCEPT).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let quality = |wanted: &str| {
+        accept
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let media = parts.next()?.trim().to_ascii_lowercase();
+                let q =
+                    parts.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+                (media == wanted).then_some(q)
+            })
+            .fold(0.0_f32, f32::max)
+    };
+    let html = quality("text/html");
+    html > 0.0 && html >= quality("application/json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_are_recognised_by_their_accept_header() {
+        let cases = [
+            ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", true),
+            ("application/json", false),
+            ("", false),
+            ("*/*", false),
+            ("application/json, text/html;q=0.5", false),
+            ("text/html;q=0.9, application/json;q=0.8", true),
+        ];
+        for (accept, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(ACCEPT, HeaderValue::from_str(accept).unwrap());
+
+            assert_eq!(prefers_html(&headers), expected, "{accept:?}");
+        }
+    }
 }

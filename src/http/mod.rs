@@ -16,7 +16,9 @@ mod page;
 mod pages;
 mod running;
 pub mod signature;
+mod state;
 mod telemetry;
+mod views;
 
 use std::time::Duration;
 
@@ -29,11 +31,11 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::app::AppState;
 use envelope::ApiError;
 
-pub use callbacks::end_callback_token;
+pub use crate::rendezvous::end_callback_token;
 pub use extract::MAX_BODY_BYTES;
+pub use state::AppState;
 
 const MEETING: &str = "/bbb/{slug}/meeting/{guid}";
 

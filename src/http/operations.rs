@@ -1,33 +1,25 @@
 //! Protected operations passed through to BBB: end a meeting, list its recordings, and the
 //! connector status check (Passerelle's check_status).
 
+use std::sync::Arc;
+
 use axum::extract::State;
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::envelope::{ApiError, Envelope};
 use super::extract::{ConnectorPath, MeetingPath};
-use super::meetings::find_meeting;
-use crate::app::AppState;
-use crate::bbb::{BbbError, Recording};
-use crate::store::truncate_to_micros;
+use crate::bbb::Recording;
+use crate::rendezvous::Rendezvous;
 
 /// Ends the BBB meeting; ending a meeting BBB no longer knows is not an error.
 pub async fn post_end(
-    State(state): State<AppState>,
+    State(rendezvous): State<Arc<Rendezvous>>,
     path: MeetingPath,
     _caller: Caller,
 ) -> Result<Envelope<Value>, ApiError> {
-    let meeting = find_meeting(state.store.as_ref(), &path).await?;
-    match path.connector.bbb.end(&meeting.guid.to_string()).await {
-        Ok(()) => {}
-        Err(BbbError::Api { message_key, .. }) if message_key == "notFound" => {}
-        Err(other) => return Err(other.into()),
-    }
-    state.store.record_running_state(meeting.guid, false, truncate_to_micros(Utc::now())).await?;
-    path.connector.running.invalidate(&meeting.guid).await;
+    rendezvous.end(&path.connector, path.guid).await?;
     Ok(Envelope(json!({"ended": true})))
 }
 
@@ -63,18 +55,17 @@ impl From<Recording> for RecordingView {
 }
 
 pub async fn get_recordings(
-    State(state): State<AppState>,
+    State(rendezvous): State<Arc<Rendezvous>>,
     path: MeetingPath,
     _caller: Caller,
 ) -> Result<Envelope<Vec<RecordingView>>, ApiError> {
-    let meeting = find_meeting(state.store.as_ref(), &path).await?;
-    let recordings = path.connector.bbb.get_recordings(&meeting.guid.to_string()).await?;
+    let recordings = rendezvous.recordings(&path.connector, path.guid).await?;
     Ok(Envelope(recordings.into_iter().map(RecordingView::from).collect()))
 }
 
 /// One signed call to BBB: its version and how long it took.
 pub async fn get_status(ConnectorPath(connector): ConnectorPath, _caller: Caller) -> Result<Envelope<Value>, ApiError> {
-    let status = connector.bbb.check().await?;
+    let status = connector.probe().await?;
     let version = status.version.bbb_version.unwrap_or(status.version.version);
     Ok(Envelope(json!({"bbb_version": version, "latency_ms": status.latency.as_millis()})))
 }

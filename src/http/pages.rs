@@ -1,6 +1,8 @@
 //! `GET .../page/user/{key}/` and `.../page/agent/{key}/`: the landing pages a citizen or an
 //! agent opens, in French or English by Accept-Language.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::HeaderMap;
@@ -9,14 +11,16 @@ use axum::response::Response;
 use super::client::ClientAddress;
 use super::envelope::ApiError;
 use super::extract::{JoinPath, PublicBase};
+use super::guards::Guards;
 use super::links::open_link;
-use super::meetings::MeetingView;
 use super::page::{error_page, LandingPage, Language};
-use crate::app::AppState;
+use super::views::MeetingView;
 use crate::domain::JoinRole;
+use crate::rendezvous::Rendezvous;
 
 pub async fn get_page(
-    State(state): State<AppState>,
+    State(rendezvous): State<Arc<Rendezvous>>,
+    State(guards): State<Arc<Guards>>,
     headers: HeaderMap,
     client: ClientAddress,
     path: Result<JoinPath, ApiError>,
@@ -24,7 +28,7 @@ pub async fn get_page(
 ) -> Response {
     let outcome = async {
         let (path, base) = (path?, base?);
-        let meeting = open_link(&state, client, &path).await?;
+        let meeting = open_link(&rendezvous, &guards, client, &path).await?;
         Ok::<_, ApiError>((MeetingView::of(&meeting, &base), meeting, path.role))
     }
     .await;

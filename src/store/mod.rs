@@ -188,6 +188,12 @@ pub fn redact_database_url(raw: &str) -> String {
     }
 }
 
+/// The current time as the store keeps it (to the microsecond), so that what is written is
+/// exactly what is read back.
+pub fn now() -> DateTime<Utc> {
+    truncate_to_micros(Utc::now())
+}
+
 /// Drops sub-microsecond precision, which PostgreSQL does not keep, so that every backend
 /// gives back exactly what it was given.
 pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {

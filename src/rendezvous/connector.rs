@@ -1,5 +1,6 @@
 //! The configured connector instances: for each slug its settings, its pooled BBB client, the
-//! is-running answer cache and the coalescer of concurrent BBB `create` calls.
+//! is-running answer cache and the coalescer of concurrent BBB `create` calls. The caches are
+//! the rendezvous service's business: nothing outside `rendezvous` reaches them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +9,8 @@ use std::time::Duration;
 use moka::future::Cache;
 use secrecy::SecretString;
 
-use crate::bbb::{normalize_base_url, BbbClient, BbbError, BbbServer};
+use super::Created;
+use crate::bbb::{BbbClient, BbbError, BbbServer, ServerStatus};
 use crate::config::{Config, ConnectorConfig};
 use crate::domain::Guid;
 
@@ -17,15 +19,6 @@ use crate::domain::Guid;
 const CREATE_COALESCING: Duration = Duration::from_secs(2);
 /// Most rendezvous whose is-running answer is kept in memory per connector.
 const RUNNING_CACHE_CAPACITY: u64 = 100_000;
-
-/// What a BBB `create` left in the rendezvous.
-#[derive(Debug, Clone)]
-pub struct Created {
-    pub meeting_info: serde_json::Value,
-    /// The `createTime` join URLs must carry.
-    pub create_time: i64,
-    pub recorded_at: chrono::DateTime<chrono::Utc>,
-}
 
 /// What the is-running endpoint answers for one rendezvous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,19 +32,18 @@ pub enum RunningState {
 pub struct Connector {
     pub slug: String,
     pub config: ConnectorConfig,
-    pub bbb: BbbClient,
+    pub(super) bbb: BbbClient,
     /// Per-rendezvous is-running answers; `try_get_with` makes concurrent misses share one call.
-    pub running: Cache<Guid, RunningState>,
+    pub(super) running: Cache<Guid, RunningState>,
     /// In-flight `create` calls per rendezvous (with the write of their answer), shared by
     /// concurrent callers.
-    pub creates: Cache<Guid, Arc<Created>>,
+    pub(super) creates: Cache<Guid, Arc<Created>>,
 }
 
 impl Connector {
     fn new(slug: &str, config: &ConnectorConfig) -> Result<Self, BbbError> {
-        let api_base = normalize_base_url(&config.bbb_url).map_err(|err| BbbError::Protocol(err.to_string()))?;
         let bbb = BbbClient::new(BbbServer {
-            api_base,
+            api_base: config.bbb_url.clone(),
             secret: SecretString::from(secrecy::ExposeSecret::expose_secret(&config.shared_secret).to_owned()),
             algorithm: config.checksum_algorithm,
             timeout: config.timeout(),
@@ -62,6 +54,11 @@ impl Connector {
             .build();
         let creates = Cache::builder().max_capacity(RUNNING_CACHE_CAPACITY).time_to_live(CREATE_COALESCING).build();
         Ok(Self { slug: slug.to_owned(), config: config.clone(), bbb, running, creates })
+    }
+
+    /// One signed call to the connector's BBB server: its version and how long it took.
+    pub async fn probe(&self) -> Result<ServerStatus, BbbError> {
+        self.bbb.check().await
     }
 }
 

@@ -1,0 +1,300 @@
+//! The rendezvous service: the one place that knows the workflow of a rendezvous (DESIGN §4) —
+//! get-or-create, create on BBB with coalescing, join, running state, end, the meeting-ended
+//! callback, recordings — over the store and the per-connector BBB clients and caches. It knows
+//! no HTTP: handlers parse, call it, and render what it answers.
+
+mod connector;
+mod error;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+pub use connector::{Connector, Connectors, RunningState};
+pub use error::RendezvousError;
+
+use crate::bbb::{BbbError, CreateRequest, JoinRequest, Recording};
+use crate::domain::ids::random_hex;
+use crate::domain::{Guid, JoinKey, JoinRole, Meeting, MeetingRequest, NewMeeting};
+use crate::store::{self, Store};
+
+/// Random bytes of each BBB password of a rendezvous (hex: twice as many characters).
+const BBB_PASSWORD_BYTES: usize = 12;
+/// Longest display name passed to BBB.
+const MAX_FULL_NAME_CHARS: usize = 256;
+
+/// What a BBB `create` left in the rendezvous.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub meeting_info: Value,
+    /// The `createTime` join URLs must carry.
+    pub create_time: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+pub struct Rendezvous {
+    store: Arc<dyn Store>,
+    connectors: Arc<Connectors>,
+    secret_key: SecretString,
+}
+
+/// `{base}/bbb/{slug}/meeting/{guid}/`: the URL of a rendezvous under a public base (no
+/// trailing `/`).
+pub fn meeting_url(base: &str, slug: &str, guid: Guid) -> String {
+    format!("{base}/bbb/{slug}/meeting/{guid}/")
+}
+
+/// The token of the end callback of `guid`: hex HMAC-SHA256 keyed by `secret_key`.
+pub fn end_callback_token(secret_key: &str, guid: Guid) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("HMAC accepts keys of any length");
+    mac.update(b"meeting-ended:");
+    mac.update(guid.to_string().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+impl Rendezvous {
+    pub fn new(store: Arc<dyn Store>, connectors: Arc<Connectors>, secret_key: SecretString) -> Self {
+        Self { store, connectors, secret_key }
+    }
+
+    pub fn connectors(&self) -> &Arc<Connectors> {
+        &self.connectors
+    }
+
+    /// The rendezvous of `(connector, request.idempotent_id)`, created if new; the same
+    /// idempotent_id with other parameters is a conflict. Calls BBB `create` when the
+    /// rendezvous has no stored answer yet (new, or an earlier attempt failed).
+    pub async fn get_or_create(
+        &self,
+        connector: &Connector,
+        request: MeetingRequest,
+        base: &str,
+    ) -> Result<Meeting, RendezvousError> {
+        let new = NewMeeting {
+            slug: connector.slug.clone(),
+            guid: Guid::new_random(),
+            request,
+            agent_key: JoinKey::generate(),
+            user_key: JoinKey::generate(),
+            attendee_pw: random_hex(BBB_PASSWORD_BYTES),
+            moderator_pw: random_hex(BBB_PASSWORD_BYTES),
+            created: store::now(),
+        };
+        let outcome = self.store.get_or_create_meeting(&new).await?;
+        if !outcome.created && outcome.meeting.request != new.request {
+            return Err(RendezvousError::IdempotencyConflict);
+        }
+        let mut meeting = outcome.meeting;
+        if meeting.bbb_create_answer.is_none() {
+            let created = self.create_on_bbb(connector, &meeting, base, None).await?;
+            meeting.bbb_create_answer = Some(created.meeting_info);
+            meeting.updated = created.recorded_at;
+        }
+        Ok(meeting)
+    }
+
+    /// The rendezvous `guid` of `connector` (another connector's is not found).
+    pub async fn find(&self, connector: &Connector, guid: Guid) -> Result<Meeting, RendezvousError> {
+        self.store
+            .find_meeting(guid)
+            .await?
+            .filter(|meeting| meeting.slug == connector.slug)
+            .ok_or(RendezvousError::NotFound)
+    }
+
+    /// The rendezvous `guid` when `key` is its join key for `role`.
+    pub async fn find_with_key(
+        &self,
+        connector: &Connector,
+        guid: Guid,
+        role: JoinRole,
+        key: &JoinKey,
+    ) -> Result<Meeting, RendezvousError> {
+        let meeting = self.find(connector, guid).await?;
+        if !meeting.join_key(role).matches(key.as_str()) {
+            return Err(RendezvousError::NotFound);
+        }
+        Ok(meeting)
+    }
+
+    /// Re-creates the BBB meeting (BBB may have forgotten it) and answers a join URL signed
+    /// now for `role`, with the asked display name, else the stored one, else the default.
+    pub async fn join_url(
+        &self,
+        connector: &Connector,
+        meeting: &Meeting,
+        role: JoinRole,
+        asked_name: Option<&str>,
+        base: &str,
+    ) -> Result<String, RendezvousError> {
+        let created = self.create_on_bbb(connector, meeting, base, Some(store::now())).await?;
+        let full_name = display_name(connector, meeting, role, asked_name);
+        let password = match role {
+            JoinRole::Agent => &meeting.moderator_pw,
+            JoinRole::User => &meeting.attendee_pw,
+        };
+        let guid = meeting.guid.to_string();
+        let request = JoinRequest {
+            meeting_id: &guid,
+            full_name: &full_name,
+            role: role.bbb_role(),
+            password,
+            create_time: created.create_time,
+            parameters: meeting.join_parameters(role),
+        };
+        tracing::info!(guid = %meeting.guid, role = role.as_str(), "join link followed");
+        Ok(connector.bbb.join_url(&request).to_string())
+    }
+
+    /// Calls BBB `create` for the rendezvous (idempotent: same passwords every time) and stores
+    /// the answer, with the time a join link was followed when that is why it is called.
+    /// Concurrent callers share one BBB call and one write; nothing is written when the answer
+    /// is the stored one and the join was already noted.
+    async fn create_on_bbb(
+        &self,
+        connector: &Connector,
+        meeting: &Meeting,
+        base: &str,
+        join_followed_at: Option<DateTime<Utc>>,
+    ) -> Result<Created, RendezvousError> {
+        let request = CreateRequest {
+            meeting_id: meeting.guid.to_string(),
+            name: meeting.request.name.clone(),
+            attendee_pw: meeting.attendee_pw.clone(),
+            moderator_pw: meeting.moderator_pw.clone(),
+            meeting_ended_url: Some(self.end_callback_url(base, meeting)),
+            parameters: meeting.request.create_parameters.clone(),
+        };
+        let (bbb, store, guid) = (connector.bbb.clone(), Arc::clone(&self.store), meeting.guid);
+        let stored_answer = meeting.bbb_create_answer.clone();
+        let note_join = join_followed_at.filter(|_| meeting.join_followed_at.is_none());
+        let created = connector
+            .creates
+            .try_get_with(guid, async move {
+                let answer = bbb.create(&request).await.map_err(RendezvousError::Bbb)?;
+                let recorded_at = store::now();
+                if stored_answer.as_ref() != Some(&answer.meeting_info) || note_join.is_some() {
+                    store.record_create_answer(guid, &answer.meeting_info, recorded_at, note_join).await?;
+                }
+                Ok(Arc::new(Created {
+                    meeting_info: answer.meeting_info,
+                    create_time: answer.create_time,
+                    recorded_at,
+                }))
+            })
+            .await
+            .map_err(|failure: Arc<RendezvousError>| failure.shared_copy())?;
+        // Only in-flight calls are shared: the next click must re-create a meeting BBB forgot.
+        connector.creates.invalidate(&guid).await;
+        Ok((*created).clone())
+    }
+
+    /// The URL passed to BBB as `meetingEndedURL`.
+    fn end_callback_url(&self, base: &str, meeting: &Meeting) -> String {
+        let token = end_callback_token(self.secret_key.expose_secret(), meeting.guid);
+        format!("{}callback/end/{token}/", meeting_url(base, &meeting.slug, meeting.guid))
+    }
+
+    /// Whether the meeting runs, at most one cache period old: concurrent misses share one
+    /// check, and a failed check is cached too (stale answer), so that an outage is not
+    /// multiplied by the number of pollers.
+    pub async fn running_state(&self, connector: &Arc<Connector>, guid: Guid) -> Result<RunningState, RendezvousError> {
+        let (store, checked) = (Arc::clone(&self.store), Arc::clone(connector));
+        connector
+            .running
+            .try_get_with(guid, check_running(store, checked, guid))
+            .await
+            .map_err(|failure: Arc<RendezvousError>| failure.shared_copy())
+    }
+
+    /// Ends the BBB meeting; ending a meeting BBB no longer knows is not an error.
+    pub async fn end(&self, connector: &Connector, guid: Guid) -> Result<(), RendezvousError> {
+        let meeting = self.find(connector, guid).await?;
+        match connector.bbb.end(&meeting.guid.to_string()).await {
+            Ok(()) => {}
+            Err(BbbError::Api { message_key, .. }) if message_key == "notFound" => {}
+            Err(other) => return Err(other.into()),
+        }
+        self.mark_ended(connector, guid).await
+    }
+
+    /// BBB's meeting-ended callback: the token is checked (constant time) before any other
+    /// work, then the rendezvous is marked not running at once; idempotent.
+    pub async fn meeting_ended(&self, connector: &Connector, guid: Guid, token: &str) -> Result<(), RendezvousError> {
+        let expected = end_callback_token(self.secret_key.expose_secret(), guid);
+        if !bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
+            return Err(RendezvousError::InvalidToken);
+        }
+        self.find(connector, guid).await?;
+        self.mark_ended(connector, guid).await?;
+        tracing::info!(%guid, "BBB reported the meeting ended");
+        Ok(())
+    }
+
+    async fn mark_ended(&self, connector: &Connector, guid: Guid) -> Result<(), RendezvousError> {
+        self.store.record_running_state(guid, false, store::now()).await?;
+        connector.running.invalidate(&guid).await;
+        Ok(())
+    }
+
+    /// The recordings BBB has of the rendezvous.
+    pub async fn recordings(&self, connector: &Connector, guid: Guid) -> Result<Vec<Recording>, RendezvousError> {
+        let meeting = self.find(connector, guid).await?;
+        Ok(connector.bbb.get_recordings(&meeting.guid.to_string()).await?)
+    }
+}
+
+/// Computes the running state on a cache miss. A rendezvous whose join links were never
+/// followed cannot be running: no BBB call. A BBB failure gives the last known state, marked
+/// stale. A state that turned running (or stopped) is stored.
+async fn check_running(
+    store: Arc<dyn Store>,
+    connector: Arc<Connector>,
+    guid: Guid,
+) -> Result<RunningState, RendezvousError> {
+    let Some(meeting) = store.find_meeting(guid).await?.filter(|meeting| meeting.slug == connector.slug) else {
+        return Ok(RunningState::Unknown);
+    };
+    if meeting.join_followed_at.is_none() {
+        return Ok(RunningState::Known { running: false, stale: false });
+    }
+    match connector.bbb.is_meeting_running(&guid.to_string()).await {
+        Ok(running) => {
+            if running || meeting.running {
+                store.record_running_state(guid, running, store::now()).await?;
+            }
+            Ok(RunningState::Known { running, stale: false })
+        }
+        Err(error) => {
+            let error = error.to_string();
+            tracing::warn!(%guid, error = ?error, "is-running: BBB could not be asked, answering the last known state");
+            Ok(RunningState::Known { running: meeting.running, stale: true })
+        }
+    }
+}
+
+/// The asked name, else the stored name for the role, else the connector default; control
+/// characters dropped, at most 256 characters.
+fn display_name(connector: &Connector, meeting: &Meeting, role: JoinRole, asked: Option<&str>) -> String {
+    let default = match role {
+        JoinRole::Agent => &connector.config.default_agent_full_name,
+        JoinRole::User => &connector.config.default_user_full_name,
+    };
+    asked
+        .map(clean_name)
+        .filter(|name| !name.is_empty())
+        .or_else(|| meeting.stored_full_name(role).map(clean_name))
+        .unwrap_or_else(|| default.clone())
+}
+
+fn clean_name(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(MAX_FULL_NAME_CHARS).collect::<String>().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests;
