@@ -8,7 +8,7 @@ use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
-use quick_xml::escape::escape;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
 
 use super::envelope::ApiError;
@@ -71,19 +71,36 @@ pub fn error_page(error: &ApiError) -> Response {
         status => status,
     };
     let (title_fr, title_en, advice_fr, advice_en) = wording(status);
-    let detail = escape(error.description());
-    let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title_fr} / {title_en}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n<main>\n\
-         <h1>{title_fr}</h1>\n<p>{advice_fr}</p>\n\
-         <h2 lang=\"en\">{title_en}</h2>\n<p lang=\"en\">{advice_en}</p>\n\
-         <p class=\"detail\">{status_code} — {detail}</p>\n</main>\n</body>\n</html>\n",
-        status_code = status.as_u16(),
-    );
-    let mut response = with_page_headers((status, Html(body)).into_response());
+    let page = html! {
+        (DOCTYPE)
+        html lang="fr" {
+            (head(&format!("{title_fr} / {title_en}")))
+            body {
+                main {
+                    h1 { (title_fr) }
+                    p { (advice_fr) }
+                    h2 lang="en" { (title_en) }
+                    p lang="en" { (advice_en) }
+                    p.detail { (status.as_u16()) " — " (error.description()) }
+                }
+            }
+        }
+    };
+    let mut response = with_page_headers((status, Html(page.into_string())).into_response());
     error.add_headers(&mut response);
     response
+}
+
+/// The `<head>` of every page: our one stylesheet, allowed by its hash.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (PreEscaped(PAGE_STYLE)) }
+        }
+    }
 }
 
 fn wording(status: StatusCode) -> (&'static str, &'static str, &'static str, &'static str) {
@@ -193,46 +210,42 @@ impl LandingPage<'_> {
             Language::French => &FRENCH,
             Language::English => &ENGLISH,
         };
-        let name = escape(self.meeting_name);
-        let join_url = escape(self.join_url);
-        let details = self.details(words);
-        let main = if self.is_agent { self.agent_part(words, &join_url) } else { self.user_part(words, &join_url) };
-        let body = format!(
-            "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{name}</title>\n\
-             <style>{PAGE_STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{name}</h1>\n{details}{main}</main>\n\
-             </body>\n</html>\n",
-            lang = words.lang,
-        );
-        with_page_headers(Html(body).into_response())
+        let page = html! {
+            (DOCTYPE)
+            html lang=(words.lang) {
+                (head(self.meeting_name))
+                body {
+                    main {
+                        h1 { (self.meeting_name) }
+                        @if let Some(appointment) = self.appointment {
+                            p { strong { (words.appointment) } " : " (appointment) }
+                        }
+                        @if let Some(description) = self.description {
+                            p { (description) }
+                        }
+                        @if self.is_agent { (self.agent_part(words)) } @else { (self.user_part(words)) }
+                    }
+                }
+            }
+        };
+        with_page_headers(Html(page.into_string()).into_response())
     }
 
-    fn details(&self, words: &Wording) -> String {
-        let mut html = String::new();
-        if let Some(appointment) = self.appointment {
-            html.push_str(&format!("<p><strong>{}</strong> : {}</p>\n", words.appointment, escape(appointment)));
+    fn agent_part(&self, words: &Wording) -> Markup {
+        html! {
+            p { (words.agent_hint) }
+            p { a.button href=(self.join_url) { (words.start) } }
         }
-        if let Some(description) = self.description {
-            html.push_str(&format!("<p>{}</p>\n", escape(description)));
+    }
+
+    /// The status line and the hidden Join button the poll script reveals; without script, a
+    /// plain link.
+    fn user_part(&self, words: &Wording) -> Markup {
+        html! {
+            p #status role="status" aria-live="polite" data-ready=(words.ready) { (words.waiting) }
+            p { a #join .button href=(self.join_url) data-poll=(self.is_running_url) hidden { (words.join) } }
+            noscript { p { (words.no_script) " " a href=(self.join_url) { (words.join) } } }
+            script { (PreEscaped(POLL_SCRIPT)) }
         }
-        html
-    }
-
-    fn agent_part(&self, words: &Wording, join_url: &str) -> String {
-        format!("<p>{}</p>\n<p><a class=\"button\" href=\"{join_url}\">{}</a></p>\n", words.agent_hint, words.start)
-    }
-
-    fn user_part(&self, words: &Wording, join_url: &str) -> String {
-        format!(
-            "<p id=\"status\" role=\"status\" aria-live=\"polite\" data-ready=\"{ready}\">{waiting}</p>\n\
-             <p><a id=\"join\" class=\"button\" href=\"{join_url}\" data-poll=\"{poll_url}\" hidden>{join}</a></p>\n\
-             <noscript><p>{no_script} <a href=\"{join_url}\">{join}</a></p></noscript>\n\
-             <script>{POLL_SCRIPT}</script>\n",
-            waiting = words.waiting,
-            join = words.join,
-            no_script = words.no_script,
-            ready = escape(words.ready),
-            poll_url = escape(self.is_running_url),
-        )
     }
 }
