@@ -6,7 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
-#[doc(hidden)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod http;
 pub mod rendezvous;
@@ -14,5 +14,5 @@ pub mod server;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;

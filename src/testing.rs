@@ -63,10 +63,10 @@ impl TestDatabase {
                 store::redact_database_url(&admin_url)
             ),
             Err(err) => {
-                eprintln!(
-                    "skipping a PostgreSQL test: {} unreachable ({err}); set TEST_DATABASE_URL",
+                say_skipped(&format!(
+                    "{} unreachable ({err}); set TEST_DATABASE_URL",
                     store::redact_database_url(&admin_url)
-                );
+                ));
                 return None;
             }
         };
@@ -88,6 +88,16 @@ impl TestDatabase {
         store.migrate().await.expect("migrate the test database");
         store
     }
+}
+
+/// Says that the running test was skipped, where `cargo test` shows it: straight to the
+/// process's standard error, past libtest's capture of `eprintln!` (which would hide it unless
+/// the test failed).
+fn say_skipped(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let line = format!("SKIPPED {test}: PostgreSQL test not run, {why}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn postgres_required() -> bool {

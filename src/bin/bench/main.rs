@@ -1,6 +1,6 @@
-//! `cargo run --release --bin bench`: the service and the BBB simulator on loopback, loaded by
-//! wrk, on SQLite and PostgreSQL side by side; prints one table of figures against the targets
-//! and writes it to target/bench-report.md.
+//! `cargo run --release --features test-util --bin bench`: the service and the BBB simulator on
+//! loopback, loaded by wrk, on SQLite and PostgreSQL side by side; prints one table of figures
+//! against the targets and writes it to target/bench-report.md.
 
 mod report;
 mod rows;

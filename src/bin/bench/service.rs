@@ -116,7 +116,7 @@ impl Drop for Service {
 /// and a stale binary is never measured. `cargo run --bin bench` builds only the bench itself.
 pub fn build_release_binary() -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        bail!("the bench measures release builds: run it as `cargo run --release --bin bench`");
+        bail!("the bench measures release builds: run it as `cargo run --release --features test-util --bin bench`");
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
