@@ -4,6 +4,7 @@
 mod postgres;
 mod record;
 mod sqlite;
+mod statements;
 
 #[cfg(test)]
 pub mod conformance;

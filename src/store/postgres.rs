@@ -6,10 +6,11 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use sqlx::{Connection, Row};
 
-use super::record::{MeetingRecord, NewMeetingJson};
+use super::record::{meeting_of, NewMeetingJson};
+use super::statements;
 use super::{pool_options, redact_database_url, GetOrCreate, Store, StoreError, StoreOptions};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
@@ -50,34 +51,8 @@ impl PostgresStore {
             query = query.bind(*value);
         }
         let row = query.fetch_optional(&self.pool).await?;
-        row.map(|row| record_of(&row).and_then(Meeting::try_from)).transpose()
+        row.as_ref().map(meeting_of).transpose()
     }
-}
-
-fn record_of(row: &PgRow) -> Result<MeetingRecord, StoreError> {
-    Ok(MeetingRecord {
-        guid: row.try_get("guid")?,
-        slug: row.try_get("slug")?,
-        idempotent_id: row.try_get("idempotent_id")?,
-        name: row.try_get("name")?,
-        create_parameters: row.try_get("create_parameters")?,
-        join_user_parameters: row.try_get("join_user_parameters")?,
-        join_agent_parameters: row.try_get("join_agent_parameters")?,
-        user_full_name: row.try_get("user_full_name")?,
-        agent_full_name: row.try_get("agent_full_name")?,
-        metadata: row.try_get("metadata")?,
-        agent_key: row.try_get("agent_key")?,
-        user_key: row.try_get("user_key")?,
-        attendee_pw: row.try_get("attendee_pw")?,
-        moderator_pw: row.try_get("moderator_pw")?,
-        running: row.try_get("running")?,
-        last_time_running: row.try_get("last_time_running")?,
-        last_checked: row.try_get("last_checked")?,
-        join_followed_at: row.try_get("join_followed_at")?,
-        bbb_create_answer: row.try_get("bbb_create_answer")?,
-        created: row.try_get("created")?,
-        updated: row.try_get("updated")?,
-    })
 }
 
 #[async_trait]
@@ -120,7 +95,7 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         if let Some(row) = row {
-            let meeting = Meeting::try_from(record_of(&row)?)?;
+            let meeting = meeting_of(&row)?;
             return Ok(GetOrCreate { meeting, created: row.try_get("inserted")? });
         }
         let meeting = self
@@ -160,16 +135,12 @@ impl Store for PostgresStore {
         running: bool,
         checked_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "update meetings set running = $2, last_checked = $3, \
-             last_time_running = case when $2 then $3 else last_time_running end, \
-             updated = case when running <> $2 then $3 else updated end where guid = $1",
-        )
-        .bind(guid.to_string())
-        .bind(running)
-        .bind(checked_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(statements::RECORD_RUNNING_STATE)
+            .bind(guid.to_string())
+            .bind(running)
+            .bind(checked_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -179,34 +150,29 @@ impl Store for PostgresStore {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        sqlx::query("delete from nonces where expires_at < $1").bind(now).execute(&self.pool).await?;
-        let inserted =
-            sqlx::query("insert into nonces (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing")
-                .bind(nonce)
-                .bind(expires_at)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+        sqlx::query(statements::FORGET_EXPIRED_NONCES).bind(now).execute(&self.pool).await?;
+        let inserted = sqlx::query(statements::REMEMBER_NONCE)
+            .bind(nonce)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(inserted == 1)
     }
 
     async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let deleted = sqlx::query("delete from meetings where created < $1").bind(cutoff).execute(&self.pool).await?;
+        let deleted = sqlx::query(statements::PURGE_CREATED_BEFORE).bind(cutoff).execute(&self.pool).await?;
         Ok(deleted.rows_affected())
     }
 
     async fn secret_key(&self, candidate: &str) -> Result<String, StoreError> {
-        sqlx::query("insert into settings (name, value) values ('secret_key', $1) on conflict (name) do nothing")
-            .bind(candidate)
-            .execute(&self.pool)
-            .await?;
-        let stored: String =
-            sqlx::query_scalar("select value from settings where name = 'secret_key'").fetch_one(&self.pool).await?;
+        sqlx::query(statements::KEEP_SECRET_KEY).bind(candidate).execute(&self.pool).await?;
+        let stored: String = sqlx::query_scalar(statements::READ_SECRET_KEY).fetch_one(&self.pool).await?;
         Ok(stored)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await?;
+        sqlx::query(statements::PING).execute(&self.pool).await?;
         Ok(())
     }
 }

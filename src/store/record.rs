@@ -1,14 +1,56 @@
-//! The row shape both backends read and write: JSON columns as text, so that the conversion to
-//! and from domain types is written once.
+//! The row shape both backends read and write: JSON columns as text and timestamps as
+//! [`Timestamp`], so that the mapping of a row (derived once) and the conversion to domain types
+//! are written once.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgTypeInfo, PgValueRef};
+use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
+use sqlx::{Decode, Postgres, Sqlite, Type};
 
 use super::StoreError;
 use crate::domain::{BbbParameters, Guid, JoinKey, Meeting, MeetingRequest, NewMeeting};
 
+/// A stored instant: `timestamptz` on PostgreSQL, integer microseconds (UTC) on SQLite.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timestamp(pub DateTime<Utc>);
+
+impl Type<Sqlite> for Timestamp {
+    fn type_info() -> SqliteTypeInfo {
+        <i64 as Type<Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <i64 as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for Timestamp {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let micros = <i64 as Decode<Sqlite>>::decode(value)?;
+        DateTime::from_timestamp_micros(micros).map(Self).ok_or_else(|| "timestamp out of range".into())
+    }
+}
+
+impl Type<Postgres> for Timestamp {
+    fn type_info() -> PgTypeInfo {
+        <DateTime<Utc> as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <DateTime<Utc> as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for Timestamp {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        <DateTime<Utc> as Decode<Postgres>>::decode(value).map(Self)
+    }
+}
+
 /// The columns of a `meetings` row, in schema order, backend-neutral.
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub(super) struct MeetingRecord {
     pub guid: String,
     pub slug: String,
@@ -25,12 +67,12 @@ pub(super) struct MeetingRecord {
     pub attendee_pw: String,
     pub moderator_pw: String,
     pub running: bool,
-    pub last_time_running: Option<DateTime<Utc>>,
-    pub last_checked: Option<DateTime<Utc>>,
-    pub join_followed_at: Option<DateTime<Utc>>,
+    pub last_time_running: Option<Timestamp>,
+    pub last_checked: Option<Timestamp>,
+    pub join_followed_at: Option<Timestamp>,
     pub bbb_create_answer: Option<String>,
-    pub created: DateTime<Utc>,
-    pub updated: DateTime<Utc>,
+    pub created: Timestamp,
+    pub updated: Timestamp,
 }
 
 /// The JSON texts of a new row.
@@ -80,18 +122,26 @@ impl TryFrom<MeetingRecord> for Meeting {
             attendee_pw: record.attendee_pw,
             moderator_pw: record.moderator_pw,
             running: record.running,
-            last_time_running: record.last_time_running,
-            last_checked: record.last_checked,
-            join_followed_at: record.join_followed_at,
+            last_time_running: record.last_time_running.map(|at| at.0),
+            last_checked: record.last_checked.map(|at| at.0),
+            join_followed_at: record.join_followed_at.map(|at| at.0),
             bbb_create_answer: record
                 .bbb_create_answer
                 .as_deref()
                 .map(|text| parse_json(text, "bbb_create_answer"))
                 .transpose()?,
-            created: record.created,
-            updated: record.updated,
+            created: record.created.0,
+            updated: record.updated.0,
         })
     }
+}
+
+/// The rendezvous of a `meetings` row of either backend.
+pub(super) fn meeting_of<'r, R: sqlx::Row>(row: &'r R) -> Result<Meeting, StoreError>
+where
+    MeetingRecord: sqlx::FromRow<'r, R>,
+{
+    <MeetingRecord as sqlx::FromRow<'r, R>>::from_row(row).map_err(StoreError::from).and_then(Meeting::try_from)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {

@@ -7,12 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
-};
-use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
-use super::record::{MeetingRecord, NewMeetingJson};
+use super::record::{meeting_of, NewMeetingJson};
+use super::statements;
 use super::{pool_options, GetOrCreate, Store, StoreError, StoreOptions};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
@@ -82,51 +80,11 @@ async fn select_meeting(
         query = query.bind(*value);
     }
     let row = query.fetch_optional(connection).await?;
-    row.map(|row| record_of(&row).and_then(Meeting::try_from)).transpose()
+    row.as_ref().map(meeting_of).transpose()
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
-}
-
-fn timestamp(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let value: Option<i64> = row.try_get(column)?;
-    value
-        .map(|micros| {
-            DateTime::from_timestamp_micros(micros)
-                .ok_or_else(|| StoreError::Corrupt(format!("column {column}: timestamp out of range")))
-        })
-        .transpose()
-}
-
-fn required_timestamp(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
-    timestamp(row, column)?.ok_or_else(|| StoreError::Corrupt(format!("column {column}: missing timestamp")))
-}
-
-fn record_of(row: &SqliteRow) -> Result<MeetingRecord, StoreError> {
-    Ok(MeetingRecord {
-        guid: row.try_get("guid")?,
-        slug: row.try_get("slug")?,
-        idempotent_id: row.try_get("idempotent_id")?,
-        name: row.try_get("name")?,
-        create_parameters: row.try_get("create_parameters")?,
-        join_user_parameters: row.try_get("join_user_parameters")?,
-        join_agent_parameters: row.try_get("join_agent_parameters")?,
-        user_full_name: row.try_get("user_full_name")?,
-        agent_full_name: row.try_get("agent_full_name")?,
-        metadata: row.try_get("metadata")?,
-        agent_key: row.try_get("agent_key")?,
-        user_key: row.try_get("user_key")?,
-        attendee_pw: row.try_get("attendee_pw")?,
-        moderator_pw: row.try_get("moderator_pw")?,
-        running: row.try_get("running")?,
-        last_time_running: timestamp(row, "last_time_running")?,
-        last_checked: timestamp(row, "last_checked")?,
-        join_followed_at: timestamp(row, "join_followed_at")?,
-        bbb_create_answer: row.try_get("bbb_create_answer")?,
-        created: required_timestamp(row, "created")?,
-        updated: required_timestamp(row, "updated")?,
-    })
 }
 
 /// Inserts the rendezvous; None when (slug, idempotent_id) exists already.
@@ -158,7 +116,7 @@ async fn insert_meeting(connection: &mut SqliteConnection, new: &NewMeeting) -> 
         .bind(micros(new.created))
         .fetch_optional(connection)
         .await?;
-    row.map(|row| record_of(&row).and_then(Meeting::try_from)).transpose()
+    row.as_ref().map(meeting_of).transpose()
 }
 
 #[async_trait]
@@ -215,16 +173,12 @@ impl Store for SqliteStore {
         running: bool,
         checked_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "update meetings set running = $2, last_checked = $3, \
-             last_time_running = case when $2 then $3 else last_time_running end, \
-             updated = case when running <> $2 then $3 else updated end where guid = $1",
-        )
-        .bind(guid.to_string())
-        .bind(running)
-        .bind(micros(checked_at))
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(statements::RECORD_RUNNING_STATE)
+            .bind(guid.to_string())
+            .bind(running)
+            .bind(micros(checked_at))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -234,35 +188,29 @@ impl Store for SqliteStore {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        sqlx::query("delete from nonces where expires_at < $1").bind(micros(now)).execute(&self.pool).await?;
-        let inserted =
-            sqlx::query("insert into nonces (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing")
-                .bind(nonce)
-                .bind(micros(expires_at))
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+        sqlx::query(statements::FORGET_EXPIRED_NONCES).bind(micros(now)).execute(&self.pool).await?;
+        let inserted = sqlx::query(statements::REMEMBER_NONCE)
+            .bind(nonce)
+            .bind(micros(expires_at))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(inserted == 1)
     }
 
     async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let deleted =
-            sqlx::query("delete from meetings where created < $1").bind(micros(cutoff)).execute(&self.pool).await?;
+        let deleted = sqlx::query(statements::PURGE_CREATED_BEFORE).bind(micros(cutoff)).execute(&self.pool).await?;
         Ok(deleted.rows_affected())
     }
 
     async fn secret_key(&self, candidate: &str) -> Result<String, StoreError> {
-        sqlx::query("insert into settings (name, value) values ('secret_key', $1) on conflict (name) do nothing")
-            .bind(candidate)
-            .execute(&self.pool)
-            .await?;
-        let stored: String =
-            sqlx::query_scalar("select value from settings where name = 'secret_key'").fetch_one(&self.pool).await?;
+        sqlx::query(statements::KEEP_SECRET_KEY).bind(candidate).execute(&self.pool).await?;
+        let stored: String = sqlx::query_scalar(statements::READ_SECRET_KEY).fetch_one(&self.pool).await?;
         Ok(stored)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await?;
+        sqlx::query(statements::PING).execute(&self.pool).await?;
         Ok(())
     }
 }

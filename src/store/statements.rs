@@ -1,0 +1,16 @@
+//! The statements both backends send as they are (the bind types differ, the text does not).
+//! Those whose text differs (JSON casts, the get-or-create) stay with their backend.
+
+/// `$1` guid, `$2` running, `$3` checked at: `last_time_running` moves only when running, and
+/// `updated` only when the state changed.
+pub const RECORD_RUNNING_STATE: &str = "update meetings set running = $2, last_checked = $3, \
+    last_time_running = case when $2 then $3 else last_time_running end, \
+    updated = case when running <> $2 then $3 else updated end where guid = $1";
+pub const FORGET_EXPIRED_NONCES: &str = "delete from nonces where expires_at < $1";
+pub const REMEMBER_NONCE: &str =
+    "insert into nonces (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing";
+pub const PURGE_CREATED_BEFORE: &str = "delete from meetings where created < $1";
+pub const KEEP_SECRET_KEY: &str =
+    "insert into settings (name, value) values ('secret_key', $1) on conflict (name) do nothing";
+pub const READ_SECRET_KEY: &str = "select value from settings where name = 'secret_key'";
+pub const PING: &str = "select 1";
