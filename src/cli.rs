@@ -32,7 +32,7 @@ pub enum Command {
     /// Run the service on an embedded SQLite database with the built-in BBB simulator.
     Demo {
         /// Address and port to bind.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, default_value = config::DEFAULT_LISTEN)]
         listen: String,
     },
     /// Run only the BBB API simulator.

@@ -181,8 +181,11 @@ impl ApiUser {
     }
 }
 
+/// Where the service listens unless told otherwise (`listen`, `demo --listen`).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
 fn default_listen() -> String {
-    "127.0.0.1:8080".to_owned()
+    DEFAULT_LISTEN.to_owned()
 }
 fn default_database_url() -> String {
     "sqlite://bbb-connector.db".to_owned()
