@@ -70,6 +70,10 @@ fn forwarded<'a>(headers: &'a HeaderMap, name: &str, trusted_peer: bool) -> Opti
     value.rsplit(',').next().map(str::trim).filter(|value| !value.is_empty())
 }
 
+/// The origin `check_host` already worked out for this request.
+#[derive(Debug, Clone)]
+pub struct CheckedOrigin(pub String);
+
 /// The scheme and host the client addressed, checked: `http(s)://host[:port]`.
 pub fn request_origin(parts: &Parts, config: &Config) -> Result<String, ApiError> {
     let trusted_peer = is_trusted(peer(parts), &config.trusted_proxies);

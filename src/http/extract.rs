@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use super::client::request_origin;
+use super::client::{request_origin, CheckedOrigin};
 use super::envelope::ApiError;
 use super::state::AppState;
 use crate::config::Config;
@@ -166,7 +166,10 @@ impl FromRequestParts<AppState> for PublicBase {
 fn public_base(parts: &Parts, config: &Config) -> Result<String, ApiError> {
     match &config.public_url {
         Some(url) => Ok(url.as_str().trim_end_matches('/').to_owned()),
-        None => request_origin(parts, config),
+        None => match parts.extensions.get::<CheckedOrigin>() {
+            Some(CheckedOrigin(origin)) => Ok(origin.clone()),
+            None => request_origin(parts, config),
+        },
     }
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::client::{request_origin, ClientAddress};
+use super::client::{request_origin, CheckedOrigin, ClientAddress};
 use super::envelope::ApiError;
 use super::extract::JoinPath;
 use super::guards::{Guards, UnknownLink};
@@ -25,10 +25,12 @@ pub async fn check_host(State(config): State<Arc<Config>>, request: Request, nex
     // With any Host allowed there is nothing to check here (is-running is polled hard): the
     // endpoints that build URLs from the Host still refuse one that is not a bare host.
     if !config.trusts_any_host() && config.public_url.is_none() {
-        let (parts, body) = request.into_parts();
-        if let Err(error) = request_origin(&parts, &config) {
-            return error_answer(error, &parts.headers);
-        }
+        let (mut parts, body) = request.into_parts();
+        match request_origin(&parts, &config) {
+            // Kept for `PublicBase`, so that the origin is worked out once per request.
+            Ok(origin) => parts.extensions.insert(CheckedOrigin(origin)),
+            Err(error) => return error_answer(error, &parts.headers),
+        };
         return next.run(Request::from_parts(parts, body)).await;
     }
     next.run(request).await
