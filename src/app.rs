@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpSocket};
 
 use crate::config::Config;
 use crate::domain::ids::random_hex;
+use crate::domain::Clock;
 use crate::http::guards::Guards;
 pub use crate::http::AppState;
 use crate::rendezvous::{Connectors, Rendezvous};
@@ -32,11 +33,16 @@ impl AppState {
     /// Connects the store and settles the secret key (configured, else generated once and kept
     /// in the database so that every instance uses the same).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = open_store(&config).await?;
-        Self::with_store(config, store).await
+        Self::build_on(config, Clock::system()).await
     }
 
-    pub async fn with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    /// As [`AppState::build`], with the clock that judges cache freshness (tests move theirs).
+    pub async fn build_on(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        Self::with_store(config, store, clock).await
+    }
+
+    pub async fn with_store(config: Config, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<Self> {
         let secret_key = match &config.secret_key {
             Some(key) => key.clone(),
             None => {
@@ -48,7 +54,7 @@ impl AppState {
             }
         };
         let connectors = Arc::new(Connectors::from_config(&config).context("cannot set up the BBB clients")?);
-        let rendezvous = Rendezvous::new(Arc::clone(&store), Arc::clone(&connectors), secret_key);
+        let rendezvous = Rendezvous::new(Arc::clone(&store), secret_key, clock);
         let guards = Guards::start(&config.limits);
         Ok(Self { store, rendezvous: Arc::new(rendezvous), connectors, config: Arc::new(config), guards })
     }

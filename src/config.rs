@@ -32,37 +32,49 @@ pub const ACCESS_ANONYMOUS: &str = "anonymous";
 /// An access-list entry that grants every configured api user.
 pub const ACCESS_ANY_API_USER: &str = "*";
 
+/// The whole configuration. Every key but the connectors' `bbb_url` and `shared_secret` is
+/// optional: its default is written once, in the `Default` implementations below.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "test-util", derive(serde::Serialize))]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
-    #[serde(default = "default_listen")]
     pub listen: String,
-    #[serde(default = "default_database_url")]
     pub database_url: String,
-    #[serde(default = "default_max_connections")]
     pub database_max_connections: u32,
-    #[serde(default)]
     pub public_url: Option<Url>,
-    #[serde(default)]
+    #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
     pub secret_key: Option<SecretString>,
-    #[serde(default)]
     pub log_format: LogFormat,
-    #[serde(default)]
     pub connectors: BTreeMap<String, ConnectorConfig>,
-    #[serde(default)]
     pub api_users: Vec<ApiUser>,
     /// Host values accepted when URLs are built from the request; `*` accepts any.
-    #[serde(default = "default_allowed_hosts")]
     pub allowed_hosts: Vec<String>,
     /// Peers whose `X-Forwarded-*` headers are believed.
-    #[serde(default = "default_trusted_proxies")]
     pub trusted_proxies: Vec<IpNet>,
-    #[serde(default)]
     pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.to_owned(),
+            database_url: "sqlite://bbb-connector.db".to_owned(),
+            database_max_connections: 10,
+            public_url: None,
+            secret_key: None,
+            log_format: LogFormat::default(),
+            connectors: BTreeMap::new(),
+            api_users: Vec::new(),
+            allowed_hosts: vec![ANY_HOST.to_owned()],
+            trusted_proxies: ["127.0.0.0/8", "::1/128"].iter().filter_map(|net| net.parse().ok()).collect(),
+            limits: Limits::default(),
+        }
+    }
 }
 
 /// The `[limits]` table: what one client may hold or ask (DESIGN §3, §7).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "test-util", derive(serde::Serialize))]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub header_read_timeout_seconds: u64,
@@ -112,6 +124,7 @@ impl Limits {
 pub const ANY_HOST: &str = "*";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "test-util", derive(serde::Serialize))]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
@@ -120,6 +133,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "test-util", derive(serde::Serialize))]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorConfig {
     #[serde(default)]
@@ -128,22 +142,63 @@ pub struct ConnectorConfig {
     /// is refused there, naming this key.
     #[serde(deserialize_with = "bbb_api_base")]
     pub bbb_url: Url,
+    #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
     pub shared_secret: SecretString,
     #[serde(default)]
     pub checksum_algorithm: ChecksumAlgorithm,
-    #[serde(default = "default_timeout_seconds")]
+    #[serde(default = "ConnectorDefaults::timeout_seconds")]
     pub timeout_seconds: u64,
-    #[serde(default = "default_cache_seconds")]
+    #[serde(default = "ConnectorDefaults::is_running_cache_seconds")]
     pub is_running_cache_seconds: u64,
-    #[serde(default = "default_agent_full_name")]
+    #[serde(default = "ConnectorDefaults::agent_full_name")]
     pub default_agent_full_name: String,
-    #[serde(default = "default_user_full_name")]
+    #[serde(default = "ConnectorDefaults::user_full_name")]
     pub default_user_full_name: String,
     #[serde(default)]
     pub access: Vec<String>,
 }
 
+/// The defaults of a connector's optional keys, for the file and for [`ConnectorConfig::new`].
+struct ConnectorDefaults;
+
+impl ConnectorDefaults {
+    fn timeout_seconds() -> u64 {
+        10
+    }
+    fn is_running_cache_seconds() -> u64 {
+        3
+    }
+    fn agent_full_name() -> String {
+        "Agent".to_owned()
+    }
+    fn user_full_name() -> String {
+        "Usager".to_owned()
+    }
+}
+
 impl ConnectorConfig {
+    /// A connector of the BBB server at `bbb_url` (normalised as at load) signed with
+    /// `shared_secret`, every other key at its default.
+    pub fn new(bbb_url: &str, shared_secret: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            title: String::new(),
+            bbb_url: normalize_base_url(bbb_url).map_err(|err| ConfigError::new("bbb_url", err.to_string()))?,
+            shared_secret: SecretString::from(shared_secret),
+            checksum_algorithm: ChecksumAlgorithm::default(),
+            timeout_seconds: ConnectorDefaults::timeout_seconds(),
+            is_running_cache_seconds: ConnectorDefaults::is_running_cache_seconds(),
+            default_agent_full_name: ConnectorDefaults::agent_full_name(),
+            default_user_full_name: ConnectorDefaults::user_full_name(),
+            access: Vec::new(),
+        })
+    }
+
+    /// The same, open to the callers of `access` (api user names, `anonymous` or `*`).
+    pub fn with_access(mut self, access: &[&str]) -> Self {
+        self.access = access.iter().map(|entry| (*entry).to_owned()).collect();
+        self
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_seconds)
     }
@@ -163,14 +218,28 @@ impl ConnectorConfig {
 
 /// A caller identity of the `[[api_users]]` table.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "test-util", derive(serde::Serialize))]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ApiUser {
     /// Publik signed URLs; `name` is the expected `orig`.
-    Signature { name: String, key: SecretString },
+    Signature {
+        name: String,
+        #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
+        key: SecretString,
+    },
     /// `?apikey=KEY`.
-    Apikey { name: String, key: SecretString },
+    Apikey {
+        name: String,
+        #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
+        key: SecretString,
+    },
     /// HTTP Basic.
-    Basic { name: String, username: String, password: SecretString },
+    Basic {
+        name: String,
+        username: String,
+        #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
+        password: SecretString,
+    },
 }
 
 impl ApiUser {
@@ -183,34 +252,6 @@ impl ApiUser {
 
 /// Where the service listens unless told otherwise (`listen`, `demo --listen`).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-fn default_listen() -> String {
-    DEFAULT_LISTEN.to_owned()
-}
-fn default_database_url() -> String {
-    "sqlite://bbb-connector.db".to_owned()
-}
-fn default_allowed_hosts() -> Vec<String> {
-    vec![ANY_HOST.to_owned()]
-}
-fn default_trusted_proxies() -> Vec<IpNet> {
-    ["127.0.0.0/8", "::1/128"].iter().filter_map(|net| net.parse().ok()).collect()
-}
-fn default_max_connections() -> u32 {
-    10
-}
-fn default_timeout_seconds() -> u64 {
-    10
-}
-fn default_cache_seconds() -> u64 {
-    3
-}
-fn default_agent_full_name() -> String {
-    "Agent".to_owned()
-}
-fn default_user_full_name() -> String {
-    "Usager".to_owned()
-}
 
 /// A configuration mistake: the key it concerns and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -264,10 +305,29 @@ impl Config {
         Self::from_figment(Figment::new().merge(Toml::string(text)))
     }
 
-    /// The built-in defaults, optionally with a few fields set (used by `demo`).
-    pub fn defaults() -> Self {
-        Self::from_figment(Figment::from(Serialized::defaults(serde_json::json!({}))))
-            .expect("the built-in defaults are valid")
+    /// The same configuration with the connector `slug` (replacing one of that slug).
+    pub fn with_connector(mut self, slug: &str, connector: ConnectorConfig) -> Self {
+        self.connectors.insert(slug.to_owned(), connector);
+        self
+    }
+
+    /// The same configuration with one more api user.
+    pub fn with_api_user(mut self, user: ApiUser) -> Self {
+        self.api_users.push(user);
+        self
+    }
+
+    /// The configuration if it passes the checks a file gets at load.
+    pub fn validated(self) -> Result<Self, ConfigError> {
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The configuration as a TOML file, secrets written out: for the tests and the bench that
+    /// start the service as a process.
+    #[cfg(feature = "test-util")]
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a configuration is representable in TOML")
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -448,6 +508,34 @@ fn key_of(path: &[String]) -> String {
         "configuration file".to_owned()
     } else {
         key
+    }
+}
+
+/// Serializes a secret in clear, for [`Config::to_toml`] only.
+#[cfg(feature = "test-util")]
+fn written_out<S: serde::Serializer, T: WrittenOut>(secret: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    secret.write_out(serializer)
+}
+
+#[cfg(feature = "test-util")]
+trait WrittenOut {
+    fn write_out<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+#[cfg(feature = "test-util")]
+impl WrittenOut for SecretString {
+    fn write_out<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose_secret())
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl WrittenOut for Option<SecretString> {
+    fn write_out<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(secret) => serializer.serialize_some(secret.expose_secret()),
+            None => serializer.serialize_none(),
+        }
     }
 }
 

@@ -188,3 +188,64 @@ fn limits_hosts_and_proxies_have_safe_defaults_and_are_checked() {
         assert!(refusal(text).to_string().contains(key), "{text}: {}", refusal(text));
     }
 }
+
+#[test]
+fn a_connector_built_in_code_gets_the_defaults_of_the_file() {
+    let from_file = Config::from_toml(MINIMAL_CONNECTOR).unwrap();
+    let built = Config::default()
+        .with_connector("visio", ConnectorConfig::new("https://bbb.example.org/bigbluebutton/", "s3cr3t").unwrap())
+        .validated()
+        .unwrap();
+
+    let (file, code) = (&from_file.connectors["visio"], &built.connectors["visio"]);
+    assert_eq!(code.bbb_url, file.bbb_url, "normalised alike");
+    assert_eq!(
+        (
+            code.timeout_seconds,
+            code.is_running_cache_seconds,
+            &code.default_agent_full_name,
+            &code.default_user_full_name
+        ),
+        (
+            file.timeout_seconds,
+            file.is_running_cache_seconds,
+            &file.default_agent_full_name,
+            &file.default_user_full_name
+        )
+    );
+    assert_eq!((built.listen, built.database_url), (from_file.listen, from_file.database_url));
+}
+
+#[test]
+fn a_configuration_built_in_code_is_checked_like_a_file() {
+    let bad_url = ConnectorConfig::new("https://bbb.example.org/bigbluebutton/?x=1", "s3cr3t");
+    assert_eq!(bad_url.unwrap_err().key, "bbb_url");
+
+    let connector = ConnectorConfig::new("https://bbb.example.org/", "s3cr3t").unwrap().with_access(&["nobody"]);
+    let refused = Config::default().with_connector("visio", connector).validated().unwrap_err();
+    assert_eq!(refused.key, "connectors.visio.access");
+
+    let no_secret = ConnectorConfig::new("https://bbb.example.org/", "").unwrap();
+    let refused = Config::default().with_connector("visio", no_secret).validated().unwrap_err();
+    assert_eq!(refused.key, "connectors.visio.shared_secret");
+}
+
+#[test]
+fn a_configuration_written_as_toml_loads_back_with_its_secrets() {
+    let mut connector =
+        ConnectorConfig::new("https://bbb.example.org/", "shared-s3cr3t").unwrap().with_access(&["ops"]);
+    connector.checksum_algorithm = ChecksumAlgorithm::Sha512;
+    let config = Config { secret_key: Some("service-s3cr3t".into()), ..Config::default() }
+        .with_connector("visio", connector)
+        .with_api_user(ApiUser::Apikey { name: "ops".to_owned(), key: "ops-s3cr3t".into() });
+
+    let loaded = Config::from_toml(&config.to_toml()).unwrap();
+
+    let visio = &loaded.connectors["visio"];
+    assert_eq!(visio.shared_secret.expose_secret(), "shared-s3cr3t");
+    assert_eq!(visio.checksum_algorithm, ChecksumAlgorithm::Sha512);
+    assert_eq!(visio.bbb_url.as_str(), "https://bbb.example.org/api/");
+    assert_eq!(loaded.secret_key.unwrap().expose_secret(), "service-s3cr3t");
+    assert!(matches!(&loaded.api_users[0], ApiUser::Apikey { key, .. } if key.expose_secret() == "ops-s3cr3t"));
+    assert_eq!(loaded.limits, Limits::default());
+}

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde_json::{json, Value};
 
 use crate::app::{self, AppState};
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, ConnectorConfig, LogFormat, ACCESS_ANONYMOUS};
 use crate::domain::ids::random_hex;
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::telemetry;
@@ -37,11 +37,10 @@ pub async fn run(listen: &str) -> anyhow::Result<()> {
 }
 
 fn demo_config(listen: &str, database_url: &str, bbb_url: &str, secret: &str) -> anyhow::Result<Config> {
-    let text = format!(
-        "listen = {listen:?}\ndatabase_url = {database_url:?}\n\n[connectors.demo]\ntitle = \"Demo\"\n\
-         bbb_url = {bbb_url:?}\nshared_secret = {secret:?}\naccess = [\"anonymous\"]\n"
-    );
-    Config::from_toml(&text).map_err(|err| anyhow::anyhow!("{err}"))
+    let mut connector = ConnectorConfig::new(bbb_url, secret)?.with_access(&[ACCESS_ANONYMOUS]);
+    connector.title = "Demo".to_owned();
+    let config = Config { listen: listen.to_owned(), database_url: database_url.to_owned(), ..Config::default() };
+    Ok(config.with_connector("demo", connector).validated()?)
 }
 
 /// Asks the running service for the demo rendezvous, as a workflow would.

@@ -21,9 +21,9 @@ async fn sigterm_lets_a_hundred_requests_in_flight_finish_then_exits_0() {
     let dir = std::env::temp_dir().join(format!("bbb-connector-shutdown-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let simulator = spawn_simulator().await;
-    let config = test_config("sqlite://bbb-connector.db", simulator.base_url().as_str())
-        .replace("timeout_seconds = 1", "timeout_seconds = 10");
-    std::fs::write(dir.join("bbb-connector.toml"), config).unwrap();
+    let mut config = test_config("sqlite://bbb-connector.db", simulator.base_url().as_str());
+    config.connectors.values_mut().for_each(|connector| connector.timeout_seconds = 10);
+    std::fs::write(dir.join("bbb-connector.toml"), config.to_toml()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_bbb-connector"))
         .args(["serve", "--config", "bbb-connector.toml"])
         .current_dir(&dir)

@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bbb_connector::config::{Config, Limits};
 use bbb_connector::simulator::Simulator;
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -99,15 +100,12 @@ struct Service {
 }
 
 impl Service {
-    /// Starts the service with `limits` as the body of its `[limits]` table.
-    async fn start(limits: &str) -> Self {
+    /// Starts the service with these `[limits]`.
+    async fn start(limits: Limits) -> Self {
         let simulator = spawn_simulator().await;
         let dir = tempfile::tempdir().expect("temporary directory");
-        let config = format!(
-            "{}\n[limits]\n{limits}\n",
-            test_config("sqlite://bbb-connector.db", simulator.base_url().as_str())
-        );
-        std::fs::write(dir.path().join("bbb-connector.toml"), config).expect("write the configuration");
+        let config = Config { limits, ..test_config("sqlite://bbb-connector.db", simulator.base_url().as_str()) };
+        std::fs::write(dir.path().join("bbb-connector.toml"), config.to_toml()).expect("write the configuration");
         let mut child = Command::new(env!("CARGO_BIN_EXE_bbb-connector"))
             .args(["serve", "--config", "bbb-connector.toml"])
             .current_dir(dir.path())
@@ -299,8 +297,8 @@ impl Closings {
     }
 }
 
-fn limits_toml(header_read_timeout: Duration, max_connections: usize) -> String {
-    format!("header_read_timeout_seconds = {}\nmax_connections = {max_connections}\n", header_read_timeout.as_secs())
+fn limits(header_read_timeout: Duration, max_connections: usize) -> Limits {
+    Limits { header_read_timeout_seconds: header_read_timeout.as_secs(), max_connections, ..Limits::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,7 +306,7 @@ async fn slow_heads_below_max_connections_leave_healthz_prompt_and_are_cut_at_th
     let _turn = FLOOD.lock().await;
     let flood = Flood::sized();
     eprintln!("phase A: {flood:?}");
-    let service = Service::start(&limits_toml(FLOOD_HEADER_READ_TIMEOUT, flood.max_connections)).await;
+    let service = Service::start(limits(FLOOD_HEADER_READ_TIMEOUT, flood.max_connections)).await;
 
     let started = Instant::now();
     let (held, failed, error) = open_slow(service.addr, flood.held).await;
@@ -338,7 +336,7 @@ async fn slow_heads_above_max_connections_delay_healthz_only_until_the_timeout_f
     let _turn = FLOOD.lock().await;
     let flood = Flood::sized();
     eprintln!("phase B: {flood:?}");
-    let service = Service::start(&limits_toml(FLOOD_HEADER_READ_TIMEOUT, flood.max_connections)).await;
+    let service = Service::start(limits(FLOOD_HEADER_READ_TIMEOUT, flood.max_connections)).await;
 
     let started = Instant::now();
     let (held, failed, error) = open_slow(service.addr, flood.over).await;
@@ -381,7 +379,7 @@ async fn slow_heads_above_max_connections_delay_healthz_only_until_the_timeout_f
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
-    let service = Service::start(&limits_toml(HEADER_READ_TIMEOUT, 1_000)).await;
+    let service = Service::start(limits(HEADER_READ_TIMEOUT, 1_000)).await;
     let mut stream = TcpStream::connect(service.addr).await.expect("connect");
     stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("send a request");
     let status =
@@ -399,7 +397,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_sent_one_byte_per_second_is_cut_before_it_ends() {
-    let service = Service::start(&limits_toml(HEADER_READ_TIMEOUT, 1_000)).await;
+    let service = Service::start(limits(HEADER_READ_TIMEOUT, 1_000)).await;
     let head = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: {}\r\n\r\n", "a".repeat(40));
     let (mut reader, mut writer) = TcpStream::connect(service.addr).await.expect("connect").into_split();
     let opened = Instant::now();
@@ -431,7 +429,7 @@ async fn a_head_sent_one_byte_per_second_is_cut_before_it_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_announced_over_the_limit_is_refused_413_before_it_is_sent() {
-    let service = Service::start(&limits_toml(HEADER_READ_TIMEOUT, 1_000)).await;
+    let service = Service::start(limits(HEADER_READ_TIMEOUT, 1_000)).await;
     let started = Instant::now();
     let mut stream = TcpStream::connect(service.addr).await.expect("connect");
     let head = format!(

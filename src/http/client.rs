@@ -144,10 +144,11 @@ mod tests {
     }
 
     fn config(allowed: &[&str], trusted: Vec<IpNet>) -> Config {
-        let mut config = Config::defaults();
-        config.allowed_hosts = allowed.iter().map(|host| (*host).to_owned()).collect();
-        config.trusted_proxies = trusted;
-        config
+        Config {
+            allowed_hosts: allowed.iter().map(|host| (*host).to_owned()).collect(),
+            trusted_proxies: trusted,
+            ..Config::default()
+        }
     }
 
     #[test]

@@ -15,12 +15,13 @@ use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use connector::CheckedState;
 pub use connector::{Connector, Connectors, RunningState};
 pub use error::RendezvousError;
 
 use crate::bbb::{BbbError, CreateRequest, JoinRequest, Recording};
 use crate::domain::ids::random_hex;
-use crate::domain::{Guid, JoinKey, JoinRole, Meeting, MeetingRequest, NewMeeting};
+use crate::domain::{Clock, Guid, JoinKey, JoinRole, Meeting, MeetingRequest, NewMeeting};
 use crate::store::{self, Store};
 
 /// Random bytes of each BBB password of a rendezvous (hex: twice as many characters).
@@ -39,8 +40,9 @@ pub struct Created {
 
 pub struct Rendezvous {
     store: Arc<dyn Store>,
-    connectors: Arc<Connectors>,
     secret_key: SecretString,
+    /// Judges the freshness of is-running answers.
+    clock: Clock,
 }
 
 /// `{base}/bbb/{slug}/meeting/{guid}/`: the URL of a rendezvous under a public base (no
@@ -58,12 +60,8 @@ pub fn end_callback_token(secret_key: &str, guid: Guid) -> String {
 }
 
 impl Rendezvous {
-    pub fn new(store: Arc<dyn Store>, connectors: Arc<Connectors>, secret_key: SecretString) -> Self {
-        Self { store, connectors, secret_key }
-    }
-
-    pub fn connectors(&self) -> &Arc<Connectors> {
-        &self.connectors
+    pub fn new(store: Arc<dyn Store>, secret_key: SecretString, clock: Clock) -> Self {
+        Self { store, secret_key, clock }
     }
 
     /// The rendezvous of `(connector, request.idempotent_id)`, created if new; the same
@@ -200,16 +198,32 @@ impl Rendezvous {
         format!("{}callback/end/{token}/", meeting_url(base, &meeting.slug, meeting.guid))
     }
 
-    /// Whether the meeting runs, at most one cache period old: concurrent misses share one
-    /// check, and a failed check is cached too (stale answer), so that an outage is not
-    /// multiplied by the number of pollers.
+    /// Whether the meeting runs, at most one cache period old on the service's clock:
+    /// concurrent misses share one check, and a failed check is kept too (stale answer), so
+    /// that an outage is not multiplied by the number of pollers.
     pub async fn running_state(&self, connector: &Arc<Connector>, guid: Guid) -> Result<RunningState, RendezvousError> {
-        let (store, checked) = (Arc::clone(&self.store), Arc::clone(connector));
-        connector
-            .running
-            .try_get_with(guid, check_running(store, checked, guid))
+        let period = connector.config.is_running_cache();
+        if let Some(known) =
+            connector.running.get(&guid).await.filter(|known| known.fresh_at(self.clock.instant(), period))
+        {
+            return Ok(known.state);
+        }
+        let (store, checked, clock) = (Arc::clone(&self.store), Arc::clone(connector), self.clock.clone());
+        let check = async move {
+            let started_at = clock.instant();
+            let state = check_running(store, Arc::clone(&checked), guid).await?;
+            let answer = CheckedState { state, started_at };
+            // Kept before the check stops being shared, so that no caller in between asks again.
+            checked.running.insert(guid, answer).await;
+            Ok(answer)
+        };
+        let answer = connector
+            .checks
+            .try_get_with(guid, check)
             .await
-            .map_err(|failure: Arc<RendezvousError>| failure.shared_copy())
+            .map_err(|failure: Arc<RendezvousError>| failure.shared_copy());
+        connector.checks.invalidate(&guid).await;
+        Ok(answer?.state)
     }
 
     /// Ends the BBB meeting; ending a meeting BBB no longer knows is not an error.

@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::*;
-use crate::config::Config;
-use crate::simulator::{Simulator, SimulatorConfig};
+use crate::config::{Config, ConnectorConfig};
+use crate::simulator::{Fault, Simulator, SimulatorConfig};
 use crate::store::{GetOrCreate, StoreError};
 
 const SECRET: &str = "service-test-secret";
@@ -121,25 +122,31 @@ struct Fixture {
     store: Arc<MemoryStore>,
     connector: Arc<Connector>,
     simulator: Simulator,
+    clock: Clock,
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(|_| ()).await
+}
+
+/// The fixture with the connector's settings changed by `adjust`.
+async fn fixture_with(adjust: impl FnOnce(&mut ConnectorConfig)) -> Fixture {
     let simulator = Simulator::spawn(
         SimulatorConfig { secret: SECRET.to_owned(), ..SimulatorConfig::default() },
         SocketAddr::from(([127, 0, 0, 1], 0)),
     )
     .await
     .unwrap();
-    let toml = format!(
-        "[connectors.visio]\nbbb_url = \"{}\"\nshared_secret = \"{SECRET}\"\ntimeout_seconds = 2\n",
-        simulator.base_url()
-    );
-    let config = Config::from_toml(&toml).unwrap();
-    let connectors = Arc::new(Connectors::from_config(&config).unwrap());
+    let mut visio = ConnectorConfig::new(simulator.base_url().as_str(), SECRET).unwrap();
+    visio.timeout_seconds = 2;
+    adjust(&mut visio);
+    let config = Config::default().with_connector("visio", visio).validated().unwrap();
+    let connectors = Connectors::from_config(&config).unwrap();
     let connector = connectors.get("visio").unwrap();
     let store = Arc::new(MemoryStore::default());
-    let service = Rendezvous::new(store.clone(), connectors, SecretString::from("secret-key"));
-    Fixture { service, store, connector, simulator }
+    let clock = Clock::adjustable();
+    let service = Rendezvous::new(store.clone(), SecretString::from("secret-key"), clock.clone());
+    Fixture { service, store, connector, simulator, clock }
 }
 
 fn request(idempotent_id: &str, name: &str) -> MeetingRequest {
@@ -191,7 +198,7 @@ async fn joins_write_only_what_changed_and_the_running_state_follows_bbb() {
     assert!(url.contains("fullName=Ana&") && url.contains("role=MODERATOR"), "{url}");
     assert_eq!(f.store.writes(), writes + 1, "the first join notes it; the second writes nothing");
     f.simulator.mark_present(&meeting.guid.to_string(), "Ana", "MODERATOR");
-    f.connector.running.invalidate(&meeting.guid).await;
+    f.clock.advance(f.connector.config.is_running_cache());
     assert_eq!(
         f.service.running_state(&f.connector, meeting.guid).await.unwrap(),
         RunningState::Known { running: true, stale: false }
@@ -226,4 +233,87 @@ async fn another_connectors_rendezvous_is_not_found() {
     assert!(matches!(f.service.find(&f.connector, meeting.guid).await, Err(RendezvousError::NotFound)));
     assert!(matches!(f.service.end(&f.connector, meeting.guid).await, Err(RendezvousError::NotFound)));
     assert_eq!(f.service.running_state(&f.connector, meeting.guid).await.unwrap(), RunningState::Unknown);
+}
+
+/// A rendezvous of the fixture whose agent link was followed, so that is-running asks BBB.
+async fn joined_rendezvous(f: &Fixture, idempotent_id: &str) -> Guid {
+    let meeting = f.service.get_or_create(&f.connector, request(idempotent_id, "RDV"), BASE).await.unwrap();
+    f.service.join_url(&f.connector, &meeting, JoinRole::Agent, None, BASE).await.unwrap();
+    meeting.guid
+}
+
+#[tokio::test]
+async fn an_is_running_answer_is_reused_for_one_period_then_asked_again() {
+    let f = fixture().await;
+    let guid = joined_rendezvous(&f, "5").await;
+    let period = f.connector.config.is_running_cache();
+
+    for _ in 0..10 {
+        f.service.running_state(&f.connector, guid).await.unwrap();
+    }
+    f.clock.advance(period - Duration::from_millis(100));
+    f.service.running_state(&f.connector, guid).await.unwrap();
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 1, "fresh for the whole period");
+
+    f.clock.advance(Duration::from_millis(100));
+    f.service.running_state(&f.connector, guid).await.unwrap();
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 2, "asked again once the period is over");
+}
+
+#[tokio::test]
+async fn concurrent_misses_share_one_bbb_call() {
+    let f = Arc::new(fixture().await);
+    let guid = joined_rendezvous(&f, "6").await;
+    f.simulator.set_fault(Some(Fault::Slow(Duration::from_millis(200))));
+
+    let callers = (0..50).map(|_| {
+        let f = Arc::clone(&f);
+        tokio::spawn(async move { f.service.running_state(&f.connector, guid).await.unwrap() })
+    });
+    for caller in callers {
+        assert_eq!(caller.await.unwrap(), RunningState::Known { running: false, stale: false });
+    }
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 1);
+}
+
+#[tokio::test]
+async fn with_the_cache_off_a_check_in_flight_is_shared_and_a_later_caller_asks_again() {
+    let f = Arc::new(fixture_with(|visio| visio.is_running_cache_seconds = 0).await);
+    let guid = joined_rendezvous(&f, "7").await;
+    f.simulator.set_fault(Some(Fault::Slow(Duration::from_millis(200))));
+
+    let (first, second) =
+        tokio::join!(f.service.running_state(&f.connector, guid), f.service.running_state(&f.connector, guid));
+    assert_eq!(first.unwrap(), second.unwrap());
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 1, "the check in flight is shared");
+
+    f.clock.advance(Duration::from_millis(2));
+    f.service.running_state(&f.connector, guid).await.unwrap();
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 2, "a later caller asks again");
+}
+
+#[tokio::test]
+async fn a_failed_check_answers_the_last_known_state_stale_and_is_kept_for_the_period() {
+    let f = fixture().await;
+    let guid = joined_rendezvous(&f, "8").await;
+    f.simulator.mark_present(&guid.to_string(), "Ana", "MODERATOR");
+    assert_eq!(
+        f.service.running_state(&f.connector, guid).await.unwrap(),
+        RunningState::Known { running: true, stale: false }
+    );
+
+    f.simulator.set_fault(Some(Fault::Down));
+    f.clock.advance(f.connector.config.is_running_cache());
+    for _ in 0..20 {
+        assert_eq!(
+            f.service.running_state(&f.connector, guid).await.unwrap(),
+            RunningState::Known { running: true, stale: true }
+        );
+    }
+    f.simulator.set_fault(None);
+    assert_eq!(
+        f.service.running_state(&f.connector, guid).await.unwrap(),
+        RunningState::Known { running: true, stale: true },
+        "the failure is kept for the period: an outage is not multiplied by the pollers"
+    );
 }

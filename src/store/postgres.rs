@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use sqlx::{Connection, Row};
 
-use super::record::{meeting_of, NewMeetingJson};
+use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, NEW_MEETING_COLUMNS};
 use super::statements;
 use super::{pool_options, redact_database_url, GetOrCreate, Store, StoreError, StoreOptions};
 use crate::domain::{Guid, Meeting, NewMeeting};
@@ -66,40 +66,20 @@ impl Store for PostgresStore {
     /// missed by both halves; a plain select then finds it.
     async fn get_or_create_meeting(&self, new: &NewMeeting) -> Result<GetOrCreate, StoreError> {
         let json = NewMeetingJson::of(new);
-        let request = &new.request;
         let sql = format!(
-            "with inserted as (insert into meetings (guid, slug, idempotent_id, name, create_parameters, \
-             join_user_parameters, join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, \
-             user_key, attendee_pw, moderator_pw, created, updated) \
+            "with inserted as (insert into meetings ({NEW_MEETING_COLUMNS}) \
              values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $15) \
              on conflict (slug, idempotent_id) do nothing returning {MEETING_COLUMNS}, true as inserted) \
              select * from inserted union all \
              select {MEETING_COLUMNS}, false as inserted from meetings where slug = $2 and idempotent_id = $3"
         );
-        let row = sqlx::query(&sql)
-            .bind(new.guid.to_string())
-            .bind(&new.slug)
-            .bind(&request.idempotent_id)
-            .bind(&request.name)
-            .bind(&json.create_parameters)
-            .bind(&json.join_user_parameters)
-            .bind(&json.join_agent_parameters)
-            .bind(&request.user_full_name)
-            .bind(&request.agent_full_name)
-            .bind(&json.metadata)
-            .bind(new.agent_key.as_str())
-            .bind(new.user_key.as_str())
-            .bind(&new.attendee_pw)
-            .bind(&new.moderator_pw)
-            .bind(new.created)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = bind_new_meeting(sqlx::query(&sql), new, &json).fetch_optional(&self.pool).await?;
         if let Some(row) = row {
             let meeting = meeting_of(&row)?;
             return Ok(GetOrCreate { meeting, created: row.try_get("inserted")? });
         }
         let meeting = self
-            .select_meeting("slug = $1 and idempotent_id = $2", &[&new.slug, &request.idempotent_id])
+            .select_meeting("slug = $1 and idempotent_id = $2", &[&new.slug, &new.request.idempotent_id])
             .await?
             .ok_or_else(|| StoreError::Conflict("rendezvous vanished right after its creation".to_owned()))?;
         Ok(GetOrCreate { meeting, created: false })

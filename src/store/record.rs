@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgTypeInfo, PgValueRef};
-use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Decode, Postgres, Sqlite, Type};
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
+use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
 
 use super::StoreError;
 use crate::domain::{BbbParameters, Guid, JoinKey, Meeting, MeetingRequest, NewMeeting};
@@ -33,6 +35,12 @@ impl<'r> Decode<'r, Sqlite> for Timestamp {
     }
 }
 
+impl<'q> Encode<'q, Sqlite> for Timestamp {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        <i64 as Encode<Sqlite>>::encode(self.0.timestamp_micros(), buf)
+    }
+}
+
 impl Type<Postgres> for Timestamp {
     fn type_info() -> PgTypeInfo {
         <DateTime<Utc> as Type<Postgres>>::type_info()
@@ -46,6 +54,12 @@ impl Type<Postgres> for Timestamp {
 impl<'r> Decode<'r, Postgres> for Timestamp {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
         <DateTime<Utc> as Decode<Postgres>>::decode(value).map(Self)
+    }
+}
+
+impl Encode<'_, Postgres> for Timestamp {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <DateTime<Utc> as Encode<Postgres>>::encode_by_ref(&self.0, buf)
     }
 }
 
@@ -93,6 +107,44 @@ impl NewMeetingJson {
             metadata: Value::Object(request.metadata.clone()).to_string(),
         }
     }
+}
+
+/// The columns a new rendezvous is inserted with, bound by [`bind_new_meeting`] as `$1`…`$15`
+/// (`updated` takes `created`, `$15`).
+pub(super) const NEW_MEETING_COLUMNS: &str = "guid, slug, idempotent_id, name, create_parameters, \
+    join_user_parameters, join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, user_key, \
+    attendee_pw, moderator_pw, created, updated";
+
+/// Binds the values of [`NEW_MEETING_COLUMNS`] in order, on either backend.
+pub(super) fn bind_new_meeting<'q, DB>(
+    query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    new: &'q NewMeeting,
+    json: &'q NewMeetingJson,
+) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Timestamp: Encode<'q, DB> + Type<DB>,
+{
+    let request = &new.request;
+    query
+        .bind(new.guid.to_string())
+        .bind(new.slug.as_str())
+        .bind(request.idempotent_id.as_str())
+        .bind(request.name.as_str())
+        .bind(json.create_parameters.as_str())
+        .bind(json.join_user_parameters.as_str())
+        .bind(json.join_agent_parameters.as_str())
+        .bind(request.user_full_name.as_deref())
+        .bind(request.agent_full_name.as_deref())
+        .bind(json.metadata.as_str())
+        .bind(new.agent_key.as_str())
+        .bind(new.user_key.as_str())
+        .bind(new.attendee_pw.as_str())
+        .bind(new.moderator_pw.as_str())
+        .bind(Timestamp(new.created))
 }
 
 fn to_json(parameters: &BbbParameters) -> String {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
-use super::record::{meeting_of, NewMeetingJson};
+use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, Timestamp, NEW_MEETING_COLUMNS};
 use super::statements;
 use super::{pool_options, GetOrCreate, Store, StoreError, StoreOptions};
 use crate::domain::{Guid, Meeting, NewMeeting};
@@ -83,39 +83,15 @@ async fn select_meeting(
     row.as_ref().map(meeting_of).transpose()
 }
 
-fn micros(at: DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
-}
-
 /// Inserts the rendezvous; None when (slug, idempotent_id) exists already.
 async fn insert_meeting(connection: &mut SqliteConnection, new: &NewMeeting) -> Result<Option<Meeting>, StoreError> {
     let json = NewMeetingJson::of(new);
-    let request = &new.request;
     let sql = format!(
-        "insert into meetings (guid, slug, idempotent_id, name, create_parameters, join_user_parameters, \
-         join_agent_parameters, user_full_name, agent_full_name, metadata, agent_key, user_key, attendee_pw, \
-         moderator_pw, created, updated) \
+        "insert into meetings ({NEW_MEETING_COLUMNS}) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
          on conflict (slug, idempotent_id) do nothing returning {MEETING_COLUMNS}"
     );
-    let row = sqlx::query(&sql)
-        .bind(new.guid.to_string())
-        .bind(&new.slug)
-        .bind(&request.idempotent_id)
-        .bind(&request.name)
-        .bind(&json.create_parameters)
-        .bind(&json.join_user_parameters)
-        .bind(&json.join_agent_parameters)
-        .bind(&request.user_full_name)
-        .bind(&request.agent_full_name)
-        .bind(&json.metadata)
-        .bind(new.agent_key.as_str())
-        .bind(new.user_key.as_str())
-        .bind(&new.attendee_pw)
-        .bind(&new.moderator_pw)
-        .bind(micros(new.created))
-        .fetch_optional(connection)
-        .await?;
+    let row = bind_new_meeting(sqlx::query(&sql), new, &json).fetch_optional(connection).await?;
     row.as_ref().map(meeting_of).transpose()
 }
 
@@ -160,8 +136,8 @@ impl Store for SqliteStore {
         )
         .bind(guid.to_string())
         .bind(answer.to_string())
-        .bind(micros(at))
-        .bind(join_followed_at.map(micros))
+        .bind(Timestamp(at))
+        .bind(join_followed_at.map(Timestamp))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -176,7 +152,7 @@ impl Store for SqliteStore {
         sqlx::query(statements::RECORD_RUNNING_STATE)
             .bind(guid.to_string())
             .bind(running)
-            .bind(micros(checked_at))
+            .bind(Timestamp(checked_at))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -188,10 +164,10 @@ impl Store for SqliteStore {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        sqlx::query(statements::FORGET_EXPIRED_NONCES).bind(micros(now)).execute(&self.pool).await?;
+        sqlx::query(statements::FORGET_EXPIRED_NONCES).bind(Timestamp(now)).execute(&self.pool).await?;
         let inserted = sqlx::query(statements::REMEMBER_NONCE)
             .bind(nonce)
-            .bind(micros(expires_at))
+            .bind(Timestamp(expires_at))
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -199,7 +175,7 @@ impl Store for SqliteStore {
     }
 
     async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let deleted = sqlx::query(statements::PURGE_CREATED_BEFORE).bind(micros(cutoff)).execute(&self.pool).await?;
+        let deleted = sqlx::query(statements::PURGE_CREATED_BEFORE).bind(Timestamp(cutoff)).execute(&self.pool).await?;
         Ok(deleted.rows_affected())
     }
 

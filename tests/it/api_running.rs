@@ -1,7 +1,7 @@
 //! `GET .../is-running/`: CORS, caching with coalescing, no BBB call for a never-joined
 //! rendezvous, persistence of the running state, and stale answers during a BBB outage.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bbb_connector::simulator::Fault;
 use bbb_connector::testing::TestDatabase;
@@ -22,15 +22,13 @@ async fn agent_joins(app: &TestApp, meeting: &Value) {
     assert_eq!(page.status(), 200, "the simulator's client page");
 }
 
-async fn poll_until_running(app: &TestApp, url: &str, within: Duration) -> Value {
-    let started = Instant::now();
-    loop {
-        let (_, answer) = app.get_json(url).await;
-        if answer["data"] == true || started.elapsed() > within {
-            return answer;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// The cache period of the test connector `visio`.
+const PERIOD: Duration = Duration::from_secs(3);
+
+/// Polls once the answer cached before the agent joined is past its period.
+async fn poll_after_one_period(app: &TestApp, url: &str) -> Value {
+    app.clock.advance(PERIOD);
+    app.get_json(url).await.1
 }
 
 async fn polls_of_a_never_joined_rendezvous_never_reach_bbb(db: &TestDatabase) {
@@ -44,24 +42,26 @@ async fn polls_of_a_never_joined_rendezvous_never_reach_bbb(db: &TestDatabase) {
     assert_eq!(app.simulator.call_count("isMeetingRunning"), 0);
 }
 
-async fn three_hundred_pollers_over_three_seconds_make_at_most_two_bbb_calls(db: &TestDatabase) {
-    let app = TestApp::spawn(db).await;
+async fn three_hundred_pollers_make_one_bbb_call_per_cache_period(db: &TestDatabase) {
+    // A long period, so that a slow machine cannot cross it while the polls are answered.
+    let period = Duration::from_secs(60);
+    let app = TestApp::spawn_configured(db, crate::helpers::spawn_simulator().await, |config| {
+        config.connectors.values_mut().for_each(|connector| connector.is_running_cache_seconds = period.as_secs());
+    })
+    .await;
     let meeting = create(&app, "busy").await;
     agent_joins(&app, &meeting).await;
     let url = meeting["is_running_url"].as_str().unwrap();
+    let three_hundred_polls = || futures::future::join_all((0..300).map(|_| app.get_json(url)));
 
-    let pollers = (0..300).map(|i| {
-        let app = &app;
-        async move {
-            tokio::time::sleep(Duration::from_millis(i * 10)).await;
-            app.get_json(url).await
-        }
-    });
-    let answers = futures::future::join_all(pollers).await;
+    let first = three_hundred_polls().await;
+    let calls_in_first_period = app.simulator.call_count("isMeetingRunning");
+    app.clock.advance(period);
+    let second = three_hundred_polls().await;
 
-    assert!(answers.iter().all(|(status, _)| *status == 200));
-    let calls = app.simulator.call_count("isMeetingRunning");
-    assert!((1..=2).contains(&calls), "{calls} BBB calls for 300 polls over 3 s with a 3 s cache");
+    assert!(first.iter().chain(&second).all(|(status, _)| *status == 200));
+    assert_eq!(calls_in_first_period, 1, "300 polls within one period");
+    assert_eq!(app.simulator.call_count("isMeetingRunning"), 2, "and one more in the next period");
 }
 
 async fn is_running_turns_true_after_the_agent_joins_and_is_persisted(db: &TestDatabase) {
@@ -71,7 +71,7 @@ async fn is_running_turns_true_after_the_agent_joins_and_is_persisted(db: &TestD
     assert_eq!(app.get_json(url).await.1["data"], false);
 
     agent_joins(&app, &meeting).await;
-    let answer = poll_until_running(&app, url, Duration::from_secs(5)).await;
+    let answer = poll_after_one_period(&app, url).await;
 
     assert_eq!(answer, json!({"err": 0, "data": true}));
     let (_, stored) = app.get_json(&format!("{}?apikey={OPS_KEY}", meeting["url"].as_str().unwrap())).await;
@@ -112,9 +112,9 @@ async fn a_bbb_outage_answers_the_last_known_state_marked_stale(db: &TestDatabas
     let meeting = create(&app, "outage").await;
     let url = meeting["is_running_url"].as_str().unwrap();
     agent_joins(&app, &meeting).await;
-    assert_eq!(poll_until_running(&app, url, Duration::from_secs(5)).await["data"], true);
+    assert_eq!(poll_after_one_period(&app, url).await["data"], true);
     app.simulator.set_fault(Some(Fault::Down));
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    app.clock.advance(PERIOD);
 
     let answers = futures::future::join_all((0..50).map(|_| app.get_json(url))).await;
 
@@ -126,7 +126,7 @@ async fn a_bbb_outage_answers_the_last_known_state_marked_stale(db: &TestDatabas
 
 crate::on_both_backends!(
     polls_of_a_never_joined_rendezvous_never_reach_bbb,
-    three_hundred_pollers_over_three_seconds_make_at_most_two_bbb_calls,
+    three_hundred_pollers_make_one_bbb_call_per_cache_period,
     is_running_turns_true_after_the_agent_joins_and_is_persisted,
     cors_headers_are_on_answers_errors_and_preflights,
     a_bbb_outage_answers_the_last_known_state_marked_stale,

@@ -211,7 +211,7 @@ async fn the_service_log_holds_no_secret_through_the_whole_flow() {
     let scratch = Scratch::new();
     let simulator = crate::helpers::spawn_simulator().await;
     let config = crate::helpers::test_config("sqlite://bbb-connector.db", simulator.base_url().as_str());
-    let path = scratch.write("bbb-connector.toml", &config);
+    let path = scratch.write("bbb-connector.toml", &config.to_toml());
     let served = Served::start(&scratch, &["serve", "--config", path.to_str().unwrap()]);
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let create_url = format!("{}/bbb/visio/meeting/?apikey={}", served.base, crate::helpers::OPS_KEY);
@@ -252,7 +252,7 @@ async fn a_client_cannot_forge_lines_or_fields_in_the_text_log() {
     let scratch = Scratch::new();
     let simulator = crate::helpers::spawn_simulator().await;
     let config = crate::helpers::test_config("sqlite://bbb-connector.db", simulator.base_url().as_str());
-    let path = scratch.write("bbb-connector.toml", &config);
+    let path = scratch.write("bbb-connector.toml", &config.to_toml());
     let served = Served::start(&scratch, &["serve", "--config", path.to_str().unwrap()]);
     let http = reqwest::Client::new();
     let forged = "\n2026-01-01T00:00:00Z ERROR forged line";

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 
 use bbb_connector::app::{self, AppState};
-use bbb_connector::config::Config;
+use bbb_connector::config::{ApiUser, Config, ConnectorConfig, ACCESS_ANONYMOUS};
+use bbb_connector::domain::Clock;
 use bbb_connector::http::signature::sign_query;
 use bbb_connector::simulator::{Simulator, SimulatorConfig};
 use bbb_connector::testing::TestDatabase;
@@ -23,48 +24,33 @@ pub const PORTAL_USER: &str = "portal";
 pub const PORTAL_PASSWORD: &str = "portal-password-xyz";
 pub const SECRET_KEY: &str = "service-secret-key-for-tests";
 
-/// The configuration of every test app: `visio` protected, `open` anonymous.
-pub fn test_config(database_url: &str, bbb_url: &str) -> String {
-    format!(
-        r#"listen = "127.0.0.1:0"
-database_url = "{database_url}"
-secret_key = "{SECRET_KEY}"
-
-[connectors.visio]
-bbb_url = "{bbb_url}"
-shared_secret = "{SHARED_SECRET}"
-timeout_seconds = 1
-is_running_cache_seconds = 3
-access = ["{WCS_ORIG}", "ops", "portal"]
-
-[connectors.open]
-bbb_url = "{bbb_url}"
-shared_secret = "{SHARED_SECRET}"
-timeout_seconds = 1
-access = ["anonymous"]
-
-[[api_users]]
-name = "{WCS_ORIG}"
-kind = "signature"
-key = "{WCS_KEY}"
-
-[[api_users]]
-name = "ops"
-kind = "apikey"
-key = "{OPS_KEY}"
-
-[[api_users]]
-name = "portal"
-kind = "basic"
-username = "{PORTAL_USER}"
-password = "{PORTAL_PASSWORD}"
-
-[[api_users]]
-name = "outsider"
-kind = "apikey"
-key = "{OUTSIDER_KEY}"
-"#
-    )
+/// The configuration of every test app: `visio` protected, `open` anonymous, and one api user
+/// of each kind plus one that no connector lets in.
+pub fn test_config(database_url: &str, bbb_url: &str) -> Config {
+    let mut visio = ConnectorConfig::new(bbb_url, SHARED_SECRET)
+        .expect("a simulator URL")
+        .with_access(&[WCS_ORIG, "ops", "portal"]);
+    visio.timeout_seconds = 1;
+    let mut open =
+        ConnectorConfig::new(bbb_url, SHARED_SECRET).expect("a simulator URL").with_access(&[ACCESS_ANONYMOUS]);
+    open.timeout_seconds = 1;
+    let config = Config {
+        listen: "127.0.0.1:0".to_owned(),
+        database_url: database_url.to_owned(),
+        secret_key: Some(SECRET_KEY.into()),
+        ..Config::default()
+    };
+    config
+        .with_connector("visio", visio)
+        .with_connector("open", open)
+        .with_api_user(ApiUser::Signature { name: WCS_ORIG.to_owned(), key: WCS_KEY.into() })
+        .with_api_user(ApiUser::Apikey { name: "ops".to_owned(), key: OPS_KEY.into() })
+        .with_api_user(ApiUser::Basic {
+            name: "portal".to_owned(),
+            username: PORTAL_USER.to_owned(),
+            password: PORTAL_PASSWORD.into(),
+        })
+        .with_api_user(ApiUser::Apikey { name: "outsider".to_owned(), key: OUTSIDER_KEY.into() })
 }
 
 pub async fn spawn_simulator() -> Simulator {
@@ -75,6 +61,8 @@ pub async fn spawn_simulator() -> Simulator {
 pub struct TestApp {
     pub base: String,
     pub simulator: Simulator,
+    /// The service's clock: `advance` it to cross a cache period without sleeping.
+    pub clock: Clock,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -87,21 +75,23 @@ impl TestApp {
 
     /// The app on `db` against `simulator` (two instances can share both).
     pub async fn spawn_on(db: &TestDatabase, simulator: Simulator) -> Self {
-        Self::spawn_configured(db, simulator, "", "").await
+        Self::spawn_configured(db, simulator, |_| ()).await
     }
 
-    /// The app with top-level settings put before the test configuration and tables after it.
-    pub async fn spawn_configured(db: &TestDatabase, simulator: Simulator, top_level: &str, tables: &str) -> Self {
-        let toml = format!("{top_level}\n{}\n{tables}\n", test_config(&db.url, simulator.base_url().as_str()));
-        let config = Config::from_toml(&toml).expect("test config");
-        let state = AppState::build(config).await.expect("build the app");
+    /// The app on the test configuration as changed by `adjust`.
+    pub async fn spawn_configured(db: &TestDatabase, simulator: Simulator, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = test_config(&db.url, simulator.base_url().as_str());
+        adjust(&mut config);
+        let config = config.validated().expect("a valid test configuration");
+        let clock = Clock::adjustable();
+        let state = AppState::build_on(config, clock.clone()).await.expect("build the app");
         let (listener, addr) = app::bind("127.0.0.1:0").await.expect("bind");
         let (shutdown, stop) = oneshot::channel::<()>();
         tokio::spawn(app::serve(listener, state, async {
             let _ = stop.await;
         }));
         let http = reqwest::Client::builder().redirect(redirect::Policy::none()).build().expect("http client");
-        Self { base: format!("http://{addr}"), simulator, http, shutdown: Some(shutdown) }
+        Self { base: format!("http://{addr}"), simulator, clock, http, shutdown: Some(shutdown) }
     }
 
     pub fn url(&self, path: &str) -> String {

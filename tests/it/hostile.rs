@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use bbb_connector::config::Config;
 use bbb_connector::http::end_callback_token;
 use bbb_connector::http::signature::sign_query;
 use bbb_connector::testing::{Backend, TestDatabase};
@@ -77,11 +78,14 @@ async fn the_nul_character_is_refused_with_400_on_every_backend(db: &TestDatabas
     assert_alive(&app).await;
 }
 
-/// A small budget per client: 5 at once, then one a second.
-const TIGHT_LIMITS: &str = "[limits]\nopen_requests_per_second = 1\nopen_burst = 5";
-
-async fn tight_app(db: &TestDatabase, top_level: &str) -> TestApp {
-    TestApp::spawn_configured(db, spawn_simulator().await, top_level, TIGHT_LIMITS).await
+/// The app with a small budget per client: 5 at once, then one a second.
+async fn tight_app(db: &TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    TestApp::spawn_configured(db, spawn_simulator().await, |config| {
+        config.limits.open_requests_per_second = 1;
+        config.limits.open_burst = 5;
+        adjust(config);
+    })
+    .await
 }
 
 async fn status_of(request: reqwest::RequestBuilder) -> u16 {
@@ -89,7 +93,7 @@ async fn status_of(request: reqwest::RequestBuilder) -> u16 {
 }
 
 async fn a_client_over_its_rate_limit_gets_429_and_others_do_not(db: &TestDatabase) {
-    let app = tight_app(db, "").await;
+    let app = tight_app(db, |_| ()).await;
     let meeting = app.create(&json!({"name": "RDV", "idempotent_id": "rate"})).await;
     let link = meeting["join_user_url"].as_str().unwrap();
     for _ in 0..5 {
@@ -125,7 +129,7 @@ async fn a_client_over_its_rate_limit_gets_429_and_others_do_not(db: &TestDataba
 }
 
 async fn a_forged_forwarded_for_does_not_escape_the_limit_from_an_untrusted_peer(db: &TestDatabase) {
-    let app = tight_app(db, "trusted_proxies = []").await;
+    let app = tight_app(db, |config| config.trusted_proxies = Vec::new()).await;
     let meeting = app.create(&json!({"name": "RDV", "idempotent_id": "forged"})).await;
     let link = meeting["user_page_url"].as_str().unwrap();
 
@@ -138,7 +142,7 @@ async fn a_forged_forwarded_for_does_not_escape_the_limit_from_an_untrusted_peer
 }
 
 async fn anonymous_callers_of_a_protected_endpoint_are_limited_too(db: &TestDatabase) {
-    let app = tight_app(db, "").await;
+    let app = tight_app(db, |_| ()).await;
     let mut statuses = Vec::new();
     for index in 0..7 {
         let (status, _) =
@@ -153,7 +157,7 @@ async fn anonymous_callers_of_a_protected_endpoint_are_limited_too(db: &TestData
 }
 
 async fn head_on_links_starts_nothing_and_is_not_counted(db: &TestDatabase) {
-    let app = tight_app(db, "").await;
+    let app = tight_app(db, |_| ()).await;
     let meeting = app.create(&json!({"name": "RDV", "idempotent_id": "head"})).await;
     let before = app.get_json(&format!("{}?apikey={OPS_KEY}", meeting["url"].as_str().unwrap())).await.1;
     app.simulator.clear_calls();
@@ -235,12 +239,10 @@ async fn a_link_that_led_nowhere_is_refused_without_the_database(db: &TestDataba
 }
 
 async fn a_host_outside_allowed_hosts_is_refused_before_anything_is_done(db: &TestDatabase) {
-    let app = TestApp::spawn_configured(
-        db,
-        spawn_simulator().await,
-        "allowed_hosts = [\"rdv.example.org\"]\ntrusted_proxies = []",
-        "",
-    )
+    let app = TestApp::spawn_configured(db, spawn_simulator().await, |config| {
+        config.allowed_hosts = vec!["rdv.example.org".to_owned()];
+        config.trusted_proxies = Vec::new();
+    })
     .await;
     let create_url = app.url(&format!("/bbb/visio/meeting/?apikey={OPS_KEY}"));
     let body = json!({"name": "RDV", "idempotent_id": "hosts"});
@@ -286,8 +288,10 @@ async fn a_host_outside_allowed_hosts_is_refused_before_anything_is_done(db: &Te
 }
 
 async fn with_public_url_the_host_is_never_used(db: &TestDatabase) {
-    let app =
-        TestApp::spawn_configured(db, spawn_simulator().await, "public_url = \"https://rdv.example.org/\"", "").await;
+    let app = TestApp::spawn_configured(db, spawn_simulator().await, |config| {
+        config.public_url = Some("https://rdv.example.org/".parse().unwrap());
+    })
+    .await;
     let meeting = app.create(&json!({"name": "RDV", "idempotent_id": "public"})).await;
     app.simulator.clear_calls();
 
@@ -392,7 +396,8 @@ async fn raw_exchange(base: &str, head: &str, wait: Duration) -> String {
 async fn a_body_not_received_in_time_is_refused_with_408() {
     let db = TestDatabase::sqlite();
     let app =
-        TestApp::spawn_configured(&db, spawn_simulator().await, "", "[limits]\nrequest_timeout_seconds = 1").await;
+        TestApp::spawn_configured(&db, spawn_simulator().await, |config| config.limits.request_timeout_seconds = 1)
+            .await;
     let head = format!(
         "POST /bbb/visio/meeting/?apikey={OPS_KEY} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
          Content-Length: 100\r\n\r\n{{\"name\": "

@@ -17,7 +17,7 @@ use bbb_connector::simulator::{Simulator, SimulatorConfig};
 use bbb_connector::testing::{Backend, TestDatabase};
 
 use report::Figures;
-use service::{path_of, Service};
+use service::{path_of, RunningCache, Service};
 use slow::SlowClients;
 use wrk::Load;
 
@@ -61,7 +61,7 @@ async fn measure(
 ) -> anyhow::Result<Option<Figures>> {
     let Some(db) = TestDatabase::new(backend).await else { return Ok(None) };
     eprintln!("bench: {backend:?}");
-    let service = Service::start(dir, &db.url, simulator.base_url().as_str(), SECRET, 3).await?;
+    let service = Service::start(dir, &db.url, simulator.base_url().as_str(), SECRET, RunningCache::Default).await?;
     let mut figures = Figures::default();
     load_reads(&service, simulator, &mut figures).await?;
     load_healthz_beside_slow_clients(&service, slow_clients, &mut figures)?;
@@ -158,7 +158,7 @@ async fn load_writes(service: &Service, dir: &Path, figures: &mut Figures) -> an
 /// is-running p50 with the cache off, with 1,000 then 1,000,000 rendezvous in the table.
 async fn table_size(backend: Backend, simulator: &Simulator, dir: &Path) -> anyhow::Result<(Duration, Duration)> {
     let db = TestDatabase::new(backend).await.context("database vanished")?;
-    let service = Service::start(dir, &db.url, simulator.base_url().as_str(), SECRET, 0).await?;
+    let service = Service::start(dir, &db.url, simulator.base_url().as_str(), SECRET, RunningCache::Off).await?;
     let probe = service.create("probe").await?;
     let poll = probe["is_running_url"].as_str().context("no is_running_url")?.to_owned();
     rows::insert(&db.url, 1, 999).await?;

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use bbb_connector::config::{ApiUser, Config, ConnectorConfig, Limits};
 use serde_json::{json, Value};
 
 pub const API_KEY: &str = "bench-api-key-0123456789";
@@ -16,8 +17,49 @@ pub const SLUG: &str = "bench";
 /// every load comes from one address (wrk on 127.0.0.1), and the bench measures the service, not
 /// the limiter, which would otherwise answer most joins 429. The header-read timeout outlasts a
 /// wrk run, so that the slow connections of the `/healthz` figure stay held throughout.
-const LIMITS: &str =
-    "[limits]\nopen_requests_per_second = 1000000\nopen_burst = 1000000\nheader_read_timeout_seconds = 60\n";
+fn limits() -> Limits {
+    Limits {
+        open_requests_per_second: 1_000_000,
+        open_burst: 1_000_000,
+        header_read_timeout_seconds: 60,
+        ..Limits::default()
+    }
+}
+
+/// The is-running cache of the service under bench.
+#[derive(Debug, Clone, Copy)]
+pub enum RunningCache {
+    /// The connector's default period.
+    Default,
+    /// No reuse beyond checks in flight: every poll past the first millisecond asks BBB.
+    Off,
+}
+
+/// The bench's configuration: one connector `SLUG` open to the api key `API_KEY`.
+fn bench_config(
+    port: u16,
+    database_url: &str,
+    bbb_url: &str,
+    secret: &str,
+    cache: RunningCache,
+) -> anyhow::Result<Config> {
+    let mut connector = ConnectorConfig::new(bbb_url, secret)?.with_access(&["ops"]);
+    if let RunningCache::Off = cache {
+        connector.is_running_cache_seconds = 0;
+    }
+    let config = Config {
+        listen: format!("127.0.0.1:{port}"),
+        database_url: database_url.to_owned(),
+        database_max_connections: 16,
+        secret_key: Some("bench-secret-key".into()),
+        limits: limits(),
+        ..Config::default()
+    };
+    let config = config
+        .with_connector(SLUG, connector)
+        .with_api_user(ApiUser::Apikey { name: "ops".to_owned(), key: API_KEY.into() });
+    Ok(config.validated()?)
+}
 
 pub struct Service {
     child: Child,
@@ -32,17 +74,12 @@ impl Service {
         database_url: &str,
         bbb_url: &str,
         secret: &str,
-        cache_seconds: u32,
+        cache: RunningCache,
     ) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let config = format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ndatabase_max_connections = 16\n\
-             secret_key = \"bench-secret-key\"\n\n[connectors.{SLUG}]\nbbb_url = \"{bbb_url}\"\nshared_secret = \"{secret}\"\n\
-             is_running_cache_seconds = {cache_seconds}\naccess = [\"ops\"]\n\n\
-             [[api_users]]\nname = \"ops\"\nkind = \"apikey\"\nkey = \"{API_KEY}\"\n\n{LIMITS}"
-        );
+        let config = bench_config(port, database_url, bbb_url, secret, cache)?;
         let config_path = dir.join(format!("bench-{port}.toml"));
-        std::fs::write(&config_path, config)?;
+        std::fs::write(&config_path, config.to_toml())?;
         let child = Command::new(binary()?)
             .args(["serve", "--config"])
             .arg(&config_path)
