@@ -40,8 +40,9 @@ pub enum ApiError {
     AccessDenied(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("a rendezvous with this idempotent_id exists with different parameters")]
-    IdempotencyConflict,
+    /// The service's sentence, said once by `RendezvousError`.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     #[error("request body is larger than 64 KiB")]
     PayloadTooLarge,
     #[error("method not allowed on this endpoint")]
@@ -61,8 +62,8 @@ pub enum ApiError {
 impl From<RendezvousError> for ApiError {
     fn from(error: RendezvousError) -> Self {
         match error {
-            RendezvousError::NotFound => Self::NotFound("no such rendezvous".to_owned()),
-            RendezvousError::IdempotencyConflict => Self::IdempotencyConflict,
+            RendezvousError::NotFound => Self::NotFound(error.to_string()),
+            RendezvousError::IdempotencyConflict => Self::IdempotencyConflict(error.to_string()),
             RendezvousError::InvalidToken => Self::AccessDenied(error.to_string()),
             RendezvousError::Bbb(error) => Self::Bbb(error),
             RendezvousError::Store(error) => Self::Store(error),
@@ -76,7 +77,7 @@ impl ApiError {
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
             Self::AccessDenied(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::IdempotencyConflict => StatusCode::OK,
+            Self::IdempotencyConflict(_) => StatusCode::OK,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidHost => StatusCode::BAD_REQUEST,
@@ -97,7 +98,7 @@ impl ApiError {
             Self::InvalidPayload(_) => "invalid-payload",
             Self::AccessDenied(_) => "access-denied",
             Self::NotFound(_) => "not-found",
-            Self::IdempotencyConflict => "idempotency-conflict",
+            Self::IdempotencyConflict(_) => "idempotency-conflict",
             Self::PayloadTooLarge => "payload-too-large",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::InvalidHost => "invalid-host",
