@@ -44,6 +44,8 @@ pub struct Config {
     pub public_url: Option<Url>,
     #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
     pub secret_key: Option<SecretString>,
+    /// A file holding `secret_key` (read at load, trimmed).
+    pub secret_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub connectors: BTreeMap<String, ConnectorConfig>,
     pub api_users: Vec<ApiUser>,
@@ -62,6 +64,7 @@ impl Default for Config {
             database_max_connections: 10,
             public_url: None,
             secret_key: None,
+            secret_key_file: None,
             log_format: LogFormat::default(),
             connectors: BTreeMap::new(),
             api_users: Vec::new(),
@@ -142,8 +145,13 @@ pub struct ConnectorConfig {
     /// is refused there, naming this key.
     #[serde(deserialize_with = "bbb_api_base")]
     pub bbb_url: Url,
+    /// Required, here or through `shared_secret_file`.
+    #[serde(default = "no_secret")]
     #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
     pub shared_secret: SecretString,
+    /// A file holding `shared_secret` (read at load, trimmed).
+    #[serde(default)]
+    pub shared_secret_file: Option<PathBuf>,
     #[serde(default)]
     pub checksum_algorithm: ChecksumAlgorithm,
     #[serde(default = "ConnectorDefaults::timeout_seconds")]
@@ -184,6 +192,7 @@ impl ConnectorConfig {
             title: String::new(),
             bbb_url: normalize_base_url(bbb_url).map_err(|err| ConfigError::new("bbb_url", err.to_string()))?,
             shared_secret: SecretString::from(shared_secret),
+            shared_secret_file: None,
             checksum_algorithm: ChecksumAlgorithm::default(),
             timeout_seconds: ConnectorDefaults::timeout_seconds(),
             is_running_cache_seconds: ConnectorDefaults::is_running_cache_seconds(),
@@ -224,25 +233,62 @@ pub enum ApiUser {
     /// Publik signed URLs; `name` is the expected `orig`.
     Signature {
         name: String,
+        #[serde(default = "no_secret")]
         #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
         key: SecretString,
+        #[serde(default)]
+        key_file: Option<PathBuf>,
     },
     /// `?apikey=KEY`.
     Apikey {
         name: String,
+        #[serde(default = "no_secret")]
         #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
         key: SecretString,
+        #[serde(default)]
+        key_file: Option<PathBuf>,
     },
     /// HTTP Basic.
     Basic {
         name: String,
         username: String,
+        #[serde(default = "no_secret")]
         #[cfg_attr(feature = "test-util", serde(serialize_with = "written_out"))]
         password: SecretString,
+        #[serde(default)]
+        password_file: Option<PathBuf>,
     },
 }
 
 impl ApiUser {
+    /// A signature user (Publik's `orig`) with its signing key.
+    pub fn signature(name: &str, key: &str) -> Self {
+        Self::Signature { name: name.to_owned(), key: key.into(), key_file: None }
+    }
+
+    /// An `?apikey=` user.
+    pub fn apikey(name: &str, key: &str) -> Self {
+        Self::Apikey { name: name.to_owned(), key: key.into(), key_file: None }
+    }
+
+    /// An HTTP Basic user.
+    pub fn basic(name: &str, username: &str, password: &str) -> Self {
+        Self::Basic {
+            name: name.to_owned(),
+            username: username.to_owned(),
+            password: password.into(),
+            password_file: None,
+        }
+    }
+
+    /// The secret and the file it may be read from, with the name of the secret's key.
+    fn secret_and_file(&mut self) -> (&'static str, &mut SecretString, &mut Option<PathBuf>) {
+        match self {
+            Self::Signature { key, key_file, .. } | Self::Apikey { key, key_file, .. } => ("key", key, key_file),
+            Self::Basic { password, password_file, .. } => ("password", password, password_file),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Self::Signature { name, .. } | Self::Apikey { name, .. } | Self::Basic { name, .. } => name,
@@ -296,8 +342,16 @@ impl Config {
                 std::env::var(format!("{ENV_PREFIX}{}", key.to_uppercase())).ok().map(|value| (key, value))
             })
             .collect();
+        let secret_key_from_env = texts.contains_key("secret_key");
         figment = figment.merge(Serialized::defaults(texts)).merge(Env::prefixed(ENV_PREFIX).only(&ENV_NUMBER_KEYS));
-        Self::from_figment(figment)
+        let mut config: Config = figment.extract().map_err(figment_error)?;
+        if secret_key_from_env {
+            // The environment wins over both ways of giving it in the file.
+            config.secret_key_file = None;
+        }
+        let folder = path.and_then(Path::parent).unwrap_or_else(|| Path::new(""));
+        config.read_secret_files(folder)?;
+        config.validated()
     }
 
     /// Parses a TOML document (no environment): for tests and `config.example.toml`.
@@ -331,9 +385,40 @@ impl Config {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(figment_error)?;
-        config.validate()?;
-        Ok(config)
+        let mut config: Config = figment.extract().map_err(figment_error)?;
+        config.read_secret_files(Path::new(""))?;
+        config.validated()
+    }
+
+    /// Reads the secrets given as `*_file` keys, relative paths from `folder` (the
+    /// configuration file's); a secret given both ways is refused, naming the key.
+    fn read_secret_files(&mut self, folder: &Path) -> Result<(), ConfigError> {
+        if let Some(file) = self.secret_key_file.take() {
+            if self.secret_key.is_some() {
+                return Err(given_twice("secret_key"));
+            }
+            self.secret_key = Some(read_secret_file(folder, &file, "secret_key_file")?);
+        }
+        for (slug, connector) in &mut self.connectors {
+            if let Some(file) = connector.shared_secret_file.take() {
+                let key = format!("connectors.{slug}.shared_secret");
+                if !connector.shared_secret.expose_secret().is_empty() {
+                    return Err(given_twice(&key));
+                }
+                connector.shared_secret = read_secret_file(folder, &file, &format!("{key}_file"))?;
+            }
+        }
+        for (index, user) in self.api_users.iter_mut().enumerate() {
+            let (name, secret, file) = user.secret_and_file();
+            if let Some(file) = file.take() {
+                let key = format!("api_users[{index}].{name}");
+                if !secret.expose_secret().is_empty() {
+                    return Err(given_twice(&key));
+                }
+                *secret = read_secret_file(folder, &file, &format!("{key}_file"))?;
+            }
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -403,7 +488,10 @@ impl Config {
         let key = |field: &str| format!("connectors.{slug}.{field}");
         slug.parse::<Slug>().map_err(|err| ConfigError::new(format!("connectors.{slug}"), err.to_string()))?;
         if connector.shared_secret.expose_secret().is_empty() {
-            return Err(ConfigError::new(key("shared_secret"), "must not be empty"));
+            return Err(ConfigError::new(
+                key("shared_secret"),
+                "missing or empty (give shared_secret or shared_secret_file)",
+            ));
         }
         if connector.timeout_seconds == 0 {
             return Err(ConfigError::new(key("timeout_seconds"), "must be at least 1"));
@@ -422,6 +510,26 @@ impl Config {
     pub fn api_user(&self, name: &str) -> Option<&ApiUser> {
         self.api_users.iter().find(|user| user.name() == name)
     }
+}
+
+fn no_secret() -> SecretString {
+    SecretString::from("")
+}
+
+fn given_twice(key: &str) -> ConfigError {
+    ConfigError::new(key, format!("given both as {key} and as {key}_file: keep one"))
+}
+
+/// A secret file's content, trimmed; its path is named in errors, never its content.
+fn read_secret_file(folder: &Path, file: &Path, key: &str) -> Result<SecretString, ConfigError> {
+    let path = folder.join(file);
+    let content = std::fs::read_to_string(&path)
+        .map_err(|err| ConfigError::new(key, format!("cannot read {}: {err}", path.display())))?;
+    let secret = content.trim();
+    if secret.is_empty() {
+        return Err(ConfigError::new(key, format!("{} is empty", path.display())));
+    }
+    Ok(SecretString::from(secret))
 }
 
 fn validate_database_url(raw: &str) -> Result<(), ConfigError> {

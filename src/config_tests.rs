@@ -237,7 +237,7 @@ fn a_configuration_written_as_toml_loads_back_with_its_secrets() {
     connector.checksum_algorithm = ChecksumAlgorithm::Sha512;
     let config = Config { secret_key: Some("service-s3cr3t".into()), ..Config::default() }
         .with_connector("visio", connector)
-        .with_api_user(ApiUser::Apikey { name: "ops".to_owned(), key: "ops-s3cr3t".into() });
+        .with_api_user(ApiUser::apikey("ops", "ops-s3cr3t"));
 
     let loaded = Config::from_toml(&config.to_toml()).unwrap();
 
@@ -248,4 +248,84 @@ fn a_configuration_written_as_toml_loads_back_with_its_secrets() {
     assert_eq!(loaded.secret_key.unwrap().expose_secret(), "service-s3cr3t");
     assert!(matches!(&loaded.api_users[0], ApiUser::Apikey { key, .. } if key.expose_secret() == "ops-s3cr3t"));
     assert_eq!(loaded.limits, Limits::default());
+}
+
+/// A configuration file in a folder of its own, with the secret files beside it.
+fn folder_with(config: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let path = dir.path().join("bbb-connector.toml");
+    std::fs::write(&path, config).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn secrets_are_read_from_files_beside_the_configuration_trimmed() {
+    let config = r#"
+secret_key_file = "secret_key"
+[connectors.visio]
+bbb_url = "https://bbb.example.org/bigbluebutton/"
+shared_secret_file = "bbb"
+[[api_users]]
+name = "wcs"
+kind = "signature"
+key_file = "wcs"
+[[api_users]]
+name = "portal"
+kind = "basic"
+username = "portal"
+password_file = "portal"
+"#;
+    let files = [("secret_key", "service-key\n"), ("bbb", "  bbb-secret\n"), ("wcs", "wcs-key"), ("portal", "pw\n")];
+    let (_dir, path) = folder_with(config, &files);
+
+    let config = Config::load(Some(&path)).unwrap();
+
+    assert_eq!(config.secret_key.unwrap().expose_secret(), "service-key");
+    assert_eq!(config.connectors["visio"].shared_secret.expose_secret(), "bbb-secret");
+    assert!(matches!(&config.api_users[0], ApiUser::Signature { key, .. } if key.expose_secret() == "wcs-key"));
+    assert!(matches!(&config.api_users[1], ApiUser::Basic { password, .. } if password.expose_secret() == "pw"));
+}
+
+#[test]
+fn a_secret_given_both_ways_or_from_a_missing_or_empty_file_is_refused_by_key_without_content() {
+    let connector = "[connectors.visio]\nbbb_url = \"https://bbb/\"\n";
+    let cases = [
+        (
+            format!("{connector}shared_secret = \"s3cr3t\"\nshared_secret_file = \"bbb\""),
+            "connectors.visio.shared_secret",
+        ),
+        (format!("{connector}shared_secret_file = \"missing\""), "connectors.visio.shared_secret_file"),
+        (format!("{connector}shared_secret_file = \"empty\""), "connectors.visio.shared_secret_file"),
+        ("secret_key = \"k\"\nsecret_key_file = \"bbb\"".to_owned(), "secret_key"),
+        (
+            "[[api_users]]\nname = \"ops\"\nkind = \"apikey\"\nkey = \"k\"\nkey_file = \"bbb\"".to_owned(),
+            "api_users[0].key",
+        ),
+    ];
+    for (text, key) in cases {
+        let (_dir, path) = folder_with(&text, &[("bbb", "file-s3cr3t"), ("empty", " \n")]);
+
+        let refused = Config::load(Some(&path)).expect_err(&text);
+
+        assert_eq!(refused.key, key, "{text}");
+        assert!(!refused.to_string().contains("s3cr3t"), "{refused}");
+    }
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
+fn the_environment_secret_key_wins_over_the_file_and_its_secret_file() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("bbb-connector.toml", "secret_key_file = \"key\"")?;
+        jail.create_file("key", "from-file")?;
+        jail.set_env("BBB_CONNECTOR_SECRET_KEY", "from-env");
+
+        let config = Config::load(Some(Path::new("bbb-connector.toml"))).unwrap();
+
+        assert_eq!(config.secret_key.unwrap().expose_secret(), "from-env");
+        Ok(())
+    });
 }

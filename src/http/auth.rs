@@ -99,7 +99,7 @@ fn same_credential(expected: &str, presented: &str) -> Choice {
 fn api_key_caller(presented: &str, config: &Config) -> Result<Caller, ApiError> {
     let mut found = None;
     for user in &config.api_users {
-        if let ApiUser::Apikey { name, key } = user {
+        if let ApiUser::Apikey { name, key, .. } = user {
             if bool::from(same_credential(key.expose_secret(), presented)) {
                 found = Some(name.clone());
             }
@@ -112,7 +112,7 @@ fn basic_caller(header: &str, config: &Config) -> Result<Caller, ApiError> {
     let (username, password) = decode_basic(header).ok_or_else(|| denied("malformed Authorization header"))?;
     let mut found = None;
     for user in &config.api_users {
-        if let ApiUser::Basic { name, username: expected_user, password: expected_password } = user {
+        if let ApiUser::Basic { name, username: expected_user, password: expected_password, .. } = user {
             let user_matches = same_credential(expected_user, &username);
             let password_matches = same_credential(expected_password.expose_secret(), &password);
             if bool::from(user_matches & password_matches) {

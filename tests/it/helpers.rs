@@ -43,14 +43,10 @@ pub fn test_config(database_url: &str, bbb_url: &str) -> Config {
     config
         .with_connector("visio", visio)
         .with_connector("open", open)
-        .with_api_user(ApiUser::Signature { name: WCS_ORIG.to_owned(), key: WCS_KEY.into() })
-        .with_api_user(ApiUser::Apikey { name: "ops".to_owned(), key: OPS_KEY.into() })
-        .with_api_user(ApiUser::Basic {
-            name: "portal".to_owned(),
-            username: PORTAL_USER.to_owned(),
-            password: PORTAL_PASSWORD.into(),
-        })
-        .with_api_user(ApiUser::Apikey { name: "outsider".to_owned(), key: OUTSIDER_KEY.into() })
+        .with_api_user(ApiUser::signature(WCS_ORIG, WCS_KEY))
+        .with_api_user(ApiUser::apikey("ops", OPS_KEY))
+        .with_api_user(ApiUser::basic("portal", PORTAL_USER, PORTAL_PASSWORD))
+        .with_api_user(ApiUser::apikey("outsider", OUTSIDER_KEY))
 }
 
 pub async fn spawn_simulator() -> Simulator {

@@ -55,9 +55,7 @@ fn bench_config(
         limits: limits(),
         ..Config::default()
     };
-    let config = config
-        .with_connector(SLUG, connector)
-        .with_api_user(ApiUser::Apikey { name: "ops".to_owned(), key: API_KEY.into() });
+    let config = config.with_connector(SLUG, connector).with_api_user(ApiUser::apikey("ops", API_KEY));
     Ok(config.validated()?)
 }
 
