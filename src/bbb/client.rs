@@ -1,9 +1,10 @@
 //! `BbbClient`: one pooled HTTP client per BBB server, one method per API call. Every call is
 //! signed over the exact query sent; URLs with their checksum never reach the logs.
 
+use std::future::Future;
 use std::time::Instant;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -19,6 +20,9 @@ const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
 const MAX_URL_BYTES: usize = 6 * 1024;
 /// Create parameters that must stay in the signed URL.
 const PINNED_PARAMETERS: [&str; 4] = ["meetingID", "name", "attendeePW", "moderatorPW"];
+/// Redirects the API root call follows, and only on the BBB host: load balancers such as
+/// Scalelite redirect `api` to `api/` (reference §8.2).
+const MAX_ROOT_REDIRECTS: usize = 3;
 
 #[derive(Clone)]
 pub struct BbbClient {
@@ -52,21 +56,41 @@ impl BbbClient {
         signed_url(&self.server.api_base, action, query, self.server.algorithm, self.server.secret.expose_secret())
     }
 
-    /// Unsigned API root call (reference §1.2).
+    /// Unsigned API root call (reference §1.2): `GET {api_base}` (trailing slash), following
+    /// at most 3 redirects that stay on the BBB host, within the call's timeout.
     pub async fn api_version(&self) -> Result<ApiVersion, BbbError> {
-        let mut root_url = self.server.api_base.clone();
-        root_url.set_path(self.server.api_base.path().trim_end_matches('/'));
-        let root = self.fetch("api", self.http.get(root_url)).await?;
-        let bbb_version = Some(root.text_of("bbbVersion").to_owned()).filter(|version| !version.is_empty());
-        Ok(ApiVersion { version: root.text_of("version").to_owned(), bbb_version })
+        let timeout = self.server.timeout;
+        let answer = tokio::time::timeout(timeout, self.root_answer());
+        let root = self.logged("api", async { answer.await.unwrap_or(Err(BbbError::Timeout(timeout))) }).await?;
+        let bbb_version = Some(root.text_of("bbbVersion").trim().to_owned()).filter(|version| !version.is_empty());
+        Ok(ApiVersion { version: root.text_of("version").trim().to_owned(), bbb_version })
     }
 
-    /// API root plus one signed `getMeetings`: proves the server answers and accepts our checksum.
+    /// The status probe: the API root's version, then one signed `isMeetingRunning` on a random
+    /// meetingID, whose SUCCESS (`running=false`) proves the shared secret and the algorithm.
     pub async fn check(&self) -> Result<ServerStatus, BbbError> {
         let started = Instant::now();
         let version = self.api_version().await?;
-        self.get_meetings().await?;
+        self.is_meeting_running(&probe_meeting_id()).await?;
         Ok(ServerStatus { version, latency: started.elapsed() })
+    }
+
+    /// The root answer; a redirect off the BBB host (scheme, host or port) or past the
+    /// limit is not followed and fails as the 3xx it is.
+    async fn root_answer(&self) -> Result<Element, BbbError> {
+        let origin = self.server.api_base.origin();
+        let mut url = self.server.api_base.clone();
+        let mut redirects = 0;
+        loop {
+            let response = self.send(self.http.get(url.clone())).await?;
+            match redirect_target(&response, &url) {
+                Some(next) if redirects < MAX_ROOT_REDIRECTS && next.origin() == origin => {
+                    redirects += 1;
+                    url = next;
+                }
+                _ => return self.read_answer(response).await,
+            }
+        }
     }
 
     pub async fn create(&self, request: &CreateRequest) -> Result<CreateAnswer, BbbError> {
@@ -166,8 +190,17 @@ impl BbbClient {
     }
 
     async fn fetch(&self, action: &str, request: reqwest::RequestBuilder) -> Result<Element, BbbError> {
+        self.logged(action, async { self.read_answer(self.send(request).await?).await }).await
+    }
+
+    /// Times a call and logs its outcome, without its URL's query.
+    async fn logged(
+        &self,
+        action: &str,
+        call: impl Future<Output = Result<Element, BbbError>>,
+    ) -> Result<Element, BbbError> {
         let started = Instant::now();
-        let outcome = self.fetch_inner(request).await;
+        let outcome = call.await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &outcome {
             Ok(_) => {
@@ -178,13 +211,17 @@ impl BbbClient {
         outcome
     }
 
-    async fn fetch_inner(&self, request: reqwest::RequestBuilder) -> Result<Element, BbbError> {
-        let timeout = self.server.timeout;
-        let mut response = request
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, BbbError> {
+        request
             .header(ACCEPT, "application/xml")
             .send()
             .await
-            .map_err(|err| BbbError::from_reqwest(err, timeout))?;
+            .map_err(|err| BbbError::from_reqwest(err, self.server.timeout))
+    }
+
+    /// The XML of a 200 answer; any other status, a body that is not BBB XML, or FAILED is an error.
+    async fn read_answer(&self, mut response: reqwest::Response) -> Result<Element, BbbError> {
+        let timeout = self.server.timeout;
         if response.status() != reqwest::StatusCode::OK {
             return Err(BbbError::HttpStatus(response.status().as_u16()));
         }
@@ -203,4 +240,18 @@ impl BbbClient {
         }
         Ok(root)
     }
+}
+
+/// Where a redirect answer points, resolved against the URL asked.
+fn redirect_target(response: &reqwest::Response, asked: &Url) -> Option<Url> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    asked.join(location).ok()
+}
+
+/// A meetingID no rendezvous uses: 32 random hex digits, like ours.
+fn probe_meeting_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }

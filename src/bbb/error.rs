@@ -5,7 +5,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BbbError {
     /// BBB answered `FAILED`.
-    #[error("BBB answered FAILED ({message_key}): {message}")]
+    #[error("BBB answered FAILED ({message_key}): {message}{}", hint_for(.message_key))]
     Api { message_key: String, message: String },
     /// Connection refused, reset or closed, DNS or TLS failure.
     #[error("BBB is unreachable: {0}")]
@@ -17,6 +17,15 @@ pub enum BbbError {
     /// A 200 whose body is not BBB XML.
     #[error("BBB {0}")]
     Protocol(String),
+}
+
+/// What an operator should understand from a FAILED answer, when BBB's own words do not say it.
+fn hint_for(message_key: &str) -> &'static str {
+    if message_key == "checksumError" {
+        " (the shared secret or the checksum algorithm configured for this connector is wrong)"
+    } else {
+        ""
+    }
 }
 
 impl BbbError {

@@ -15,3 +15,4 @@ mod helpers;
 mod hostile;
 mod properties;
 mod simulator;
+mod status_probe;
