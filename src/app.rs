@@ -21,11 +21,23 @@ use crate::store::{self, Store, StoreOptions};
 /// Bytes of the secret key generated at first start when the configuration has none.
 const GENERATED_SECRET_KEY_BYTES: usize = 32;
 
-/// Opens and migrates the database named by the configuration.
+/// Opens and migrates the database named by the configuration (creating a missing SQLite file).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let options = StoreOptions { max_connections: config.database_max_connections, ..StoreOptions::default() };
     let store = store::connect(&config.database_url, &options).await.context("cannot open the database")?;
     store.migrate().await.context("cannot apply the database migrations")?;
+    Ok(store)
+}
+
+/// Opens the database named by the configuration as it is, for `check` and `purge`: a missing
+/// one is an error (no SQLite file is created) and its schema is left alone.
+pub async fn open_existing_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let options = StoreOptions {
+        max_connections: config.database_max_connections,
+        create_if_missing: false,
+        ..StoreOptions::default()
+    };
+    let store = store::connect(&config.database_url, &options).await.context("cannot open the database")?;
     Ok(store)
 }
 

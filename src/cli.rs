@@ -3,15 +3,15 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, AppState};
-use crate::bbb::BbbError;
 use crate::config::{self, Config, ConfigError};
 use crate::rendezvous::Connectors;
-use crate::store;
+use crate::store::{self, PendingMigration};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -44,15 +44,20 @@ pub enum Command {
         #[arg(long)]
         secret: String,
     },
-    /// Validate the configuration, connect to the database and call every BBB server.
+    /// Say which configuration file is read, validate it, check the database (never creating
+    /// nor migrating it) and probe every connector's BBB server; exit 0 only if all are ok.
     Check(ConfigArg),
     /// Apply the database migrations and exit.
     Migrate(ConfigArg),
-    /// Delete the rendezvous older than the given age.
+    /// Delete the rendezvous whose last activity (created, updated, last time running) is older
+    /// than the given age.
     Purge {
         /// Age as <number><s|m|h|d|w>, e.g. 90d.
         #[arg(long, value_parser = parse_age)]
         older_than: Duration,
+        /// Only count the rendezvous that would be deleted.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -103,7 +108,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Check(arg) => check(&arg).await,
         Command::Migrate(arg) => migrate(&arg).await,
-        Command::Purge { older_than, config } => purge(&config, older_than).await,
+        Command::Purge { older_than, dry_run, config } => purge(&config, older_than, dry_run).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -142,8 +147,29 @@ async fn migrate(arg: &ConfigArg) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One line of `check`: `ok` and its details, or `FAILED` and the reason.
+type CheckLine = Result<String, String>;
+
+/// Prints the line; true when it is ok.
+fn report(subject: &str, line: &CheckLine) -> bool {
+    match line {
+        Ok(details) => println!("{subject}: ok{details}"),
+        Err(reason) => println!("{subject}: FAILED: {reason}"),
+    }
+    line.is_ok()
+}
+
 async fn check(arg: &ConfigArg) -> Result<(), Failure> {
-    let config = load_config(arg)?;
+    let path = config::locate(arg.config.as_deref());
+    match &path {
+        Some(path) => println!("configuration file: {}", std::path::absolute(path).unwrap_or(path.clone()).display()),
+        None => println!(
+            "configuration file: none (no --config, no ${}, no ./{}): built-in defaults apply",
+            config::CONFIG_ENV,
+            config::DEFAULT_CONFIG_FILE
+        ),
+    }
+    let config = Config::load(path.as_deref())?;
     println!("configuration: ok ({} connector(s), {} api user(s))", config.connectors.len(), config.api_users.len());
     if config.trusts_any_host() {
         println!(
@@ -151,39 +177,83 @@ async fn check(arg: &ConfigArg) -> Result<(), Failure> {
              Host each client sends; set public_url (or allowed_hosts)"
         );
     }
-    let store = app::open_store(&config).await?;
-    store.ping().await.map_err(anyhow::Error::from)?;
-    println!("database: ok ({})", store::redact_database_url(&config.database_url));
+    let mut failed = usize::from(!report("database", &check_database(&config).await));
     let connectors = Connectors::from_config(&config).map_err(anyhow::Error::from)?;
-    for connector in connectors.iter() {
-        let status = connector
-            .probe()
-            .await
-            .map_err(|err| anyhow::anyhow!("connector {}: {}", connector.slug, explain(&err)))?;
-        let version = status.version.bbb_version.as_deref().unwrap_or(&status.version.version);
-        println!("connector {}: ok, BBB API {version}, answered in {} ms", connector.slug, status.latency.as_millis());
+    if connectors.iter().next().is_none() {
+        failed += usize::from(!report("connectors", &Err("none configured".to_owned())));
+    }
+    for (slug, line) in probe_every_connector(&connectors).await {
+        failed += usize::from(!report(&format!("connector {slug}"), &line));
+    }
+    if failed > 0 {
+        return Err(anyhow::anyhow!("{failed} check(s) failed").into());
     }
     Ok(())
 }
 
-/// What an operator should understand from a failed BBB check.
-fn explain(error: &BbbError) -> String {
-    match error {
-        BbbError::Api { message_key, .. } if message_key == "checksumError" => {
-            format!("{error}: the shared secret or the checksum algorithm is wrong")
-        }
-        other => other.to_string(),
+/// Reachable, and its schema is the one this binary expects; nothing is created or migrated.
+async fn check_database(config: &Config) -> CheckLine {
+    let database = store::redact_database_url(&config.database_url);
+    let store = app::open_existing_store(config).await.map_err(|error| format!("{error:#}"))?;
+    store.ping().await.map_err(|error| format!("{database}: {error}"))?;
+    let pending = store.pending_migrations().await.map_err(|error| format!("{database}: {error}"))?;
+    if !pending.is_empty() {
+        return Err(format!("{database}: {}", schema_behind(&pending)));
     }
+    Ok(format!(" ({database})"))
 }
 
-async fn purge(arg: &ConfigArg, older_than: Duration) -> Result<(), Failure> {
+fn schema_behind(pending: &[PendingMigration]) -> String {
+    let names: Vec<String> = pending.iter().map(ToString::to_string).collect();
+    format!(
+        "the schema is behind, {} migration(s) pending ({}): run `bbb-connector migrate`",
+        pending.len(),
+        names.join(", ")
+    )
+}
+
+/// Every connector's status probe, run concurrently, reported in slug order.
+async fn probe_every_connector(connectors: &Connectors) -> Vec<(String, CheckLine)> {
+    let probes: Vec<_> = connectors
+        .iter()
+        .map(|connector| {
+            let connector = Arc::clone(connector);
+            (connector.slug.clone(), tokio::spawn(async move { connector.probe().await }))
+        })
+        .collect();
+    let mut lines = Vec::with_capacity(probes.len());
+    for (slug, probe) in probes {
+        let line = match probe.await {
+            Ok(Ok(status)) => {
+                let version = status.version.bbb_version.as_deref().unwrap_or(&status.version.version);
+                Ok(format!(", BBB {version}, answered in {} ms", status.latency.as_millis()))
+            }
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(error) => Err(format!("the probe stopped: {error}")),
+        };
+        lines.push((slug, line));
+    }
+    lines
+}
+
+async fn purge(arg: &ConfigArg, older_than: Duration, dry_run: bool) -> Result<(), Failure> {
     let config = load_config(arg)?;
     let age = chrono::Duration::from_std(older_than).map_err(|_| anyhow::anyhow!("age {older_than:?} is too large"))?;
     let cutoff =
         chrono::Utc::now().checked_sub_signed(age).ok_or_else(|| anyhow::anyhow!("age {older_than:?} is too large"))?;
-    let store = app::open_store(&config).await?;
-    let purged = store.purge_meetings_created_before(cutoff).await.map_err(anyhow::Error::from)?;
-    println!("purged {purged} rendezvous created before {}", cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let store = app::open_existing_store(&config).await?;
+    let pending = store.pending_migrations().await.map_err(anyhow::Error::from)?;
+    if !pending.is_empty() {
+        return Err(anyhow::anyhow!("{}", schema_behind(&pending)).into());
+    }
+    let since = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if dry_run {
+        let count = store.count_inactive(cutoff).await.map_err(anyhow::Error::from)?;
+        println!("dry run: {count} rendezvous inactive since before {since} would be purged (nothing deleted)");
+    } else {
+        let purged = store.purge_inactive(cutoff).await.map_err(anyhow::Error::from)?;
+        println!("purged {purged} rendezvous inactive since before {since}");
+    }
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::*;
 use crate::config::{Config, ConnectorConfig};
 use crate::simulator::{Fault, Simulator, SimulatorConfig};
-use crate::store::{GetOrCreate, StoreError};
+use crate::store::{GetOrCreate, PendingMigration, StoreError};
 
 const SECRET: &str = "service-test-secret";
 const BASE: &str = "https://rdv.example.org";
@@ -104,8 +104,15 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn purge_meetings_created_before(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(0)
+    async fn count_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(self.meetings.lock().unwrap().values().filter(|meeting| last_activity(meeting) < cutoff).count() as u64)
+    }
+
+    async fn purge_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut meetings = self.meetings.lock().unwrap();
+        let before = meetings.len();
+        meetings.retain(|_, meeting| last_activity(meeting) >= cutoff);
+        Ok((before - meetings.len()) as u64)
     }
 
     async fn secret_key(&self, candidate: &str) -> Result<String, StoreError> {
@@ -115,6 +122,15 @@ impl Store for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn pending_migrations(&self) -> Result<Vec<PendingMigration>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// The latest of created, updated and last_time_running, as the purge judges it.
+fn last_activity(meeting: &Meeting) -> DateTime<Utc> {
+    meeting.created.max(meeting.updated).max(meeting.last_time_running.unwrap_or(meeting.created))
 }
 
 struct Fixture {

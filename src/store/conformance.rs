@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
-use super::{truncate_to_micros, Store};
+use super::{truncate_to_micros, Store, StoreOptions};
 use crate::domain::{Guid, JoinKey, MeetingRequest, NewMeeting};
 use crate::testing::{Backend, TestDatabase};
 
@@ -163,21 +163,57 @@ async fn an_expired_nonce_is_forgotten(store: Arc<dyn Store>) {
     assert!(store.remember_nonce("n-old", at(200), at(61)).await.unwrap());
 }
 
-async fn purge_deletes_strictly_older_rows(store: Arc<dyn Store>) {
-    let old = new_meeting("visio", "old", at(-100));
-    let boundary = new_meeting("visio", "boundary", at(0));
+/// A rendezvous created long ago whose last activity is at `activity`, through the given write.
+async fn active_at(store: &dyn Store, name: &str, activity: &str, at_: DateTime<Utc>) -> Guid {
+    let new = new_meeting("visio", name, at(-100));
+    store.get_or_create_meeting(&new).await.unwrap();
+    match activity {
+        "created" => {}
+        "updated" => store.record_create_answer(new.guid, &json!({"create_time": 1}), at_, None).await.unwrap(),
+        // Running already, so that only last_time_running moves (not updated).
+        "running" => {
+            store.record_running_state(new.guid, true, at(-90)).await.unwrap();
+            store.record_running_state(new.guid, true, at_).await.unwrap();
+        }
+        other => unreachable!("{other}"),
+    }
+    new.guid
+}
+
+async fn purge_judges_the_last_activity_strictly_before_the_cutoff(store: Arc<dyn Store>) {
+    let idle = new_meeting("visio", "idle", at(-100));
+    let created_at_cutoff = new_meeting("visio", "created at cutoff", at(0));
     let young = new_meeting("visio", "young", at(100));
-    for new in [&old, &boundary, &young] {
+    for new in [&idle, &created_at_cutoff, &young] {
         store.get_or_create_meeting(new).await.unwrap();
     }
+    let updated_at_cutoff = active_at(store.as_ref(), "updated at cutoff", "updated", at(0)).await;
+    let updated_before = active_at(store.as_ref(), "updated before", "updated", at(-1)).await;
+    let ran_at_cutoff = active_at(store.as_ref(), "ran at cutoff", "running", at(0)).await;
+    let ran_before = active_at(store.as_ref(), "ran before", "running", at(-1)).await;
 
-    let purged = store.purge_meetings_created_before(at(0)).await.unwrap();
+    let counted = store.count_inactive(at(0)).await.unwrap();
+    let counted_again = store.count_inactive(at(0)).await.unwrap();
+    let purged = store.purge_inactive(at(0)).await.unwrap();
 
-    assert_eq!(purged, 1);
-    assert!(store.find_meeting(old.guid).await.unwrap().is_none());
-    assert!(store.find_meeting(boundary.guid).await.unwrap().is_some());
-    assert!(store.find_meeting(young.guid).await.unwrap().is_some());
-    assert_eq!(store.purge_meetings_created_before(at(0) - Duration::days(1)).await.unwrap(), 0);
+    assert_eq!(
+        (counted, counted_again, purged),
+        (3, 3, 3),
+        "counting deletes nothing; the purge deletes what it counts"
+    );
+    for (guid, kept) in [
+        (idle.guid, false),
+        (created_at_cutoff.guid, true),
+        (young.guid, true),
+        (updated_at_cutoff, true),
+        (updated_before, false),
+        (ran_at_cutoff, true),
+        (ran_before, false),
+    ] {
+        assert_eq!(store.find_meeting(guid).await.unwrap().is_some(), kept, "{guid} kept: {kept}");
+    }
+    assert_eq!(store.count_inactive(at(0)).await.unwrap(), 0);
+    assert_eq!(store.purge_inactive(at(0) - Duration::days(1)).await.unwrap(), 0);
 }
 
 async fn the_first_secret_key_stored_wins(store: Arc<dyn Store>) {
@@ -194,6 +230,8 @@ async fn ping_answers(store: Arc<dyn Store>) {
 
 async fn migrations_can_be_applied_twice(store: Arc<dyn Store>) {
     store.migrate().await.unwrap();
+
+    assert_eq!(store.pending_migrations().await.unwrap(), Vec::new());
 }
 
 async fn a_row_nested_as_deep_as_the_payload_allows_round_trips(store: Arc<dyn Store>) {
@@ -225,6 +263,65 @@ async fn a_value_the_database_cannot_store_is_invalid_data(store: Arc<dyn Store>
         store.remember_nonce("nonce\u{0}", at(60), at(0)).await,
         Ok(true) | Err(super::StoreError::InvalidData(_))
     ));
+}
+
+/// Opened as `check` and `purge` open it: never created, never migrated.
+async fn open_existing(url: &str) -> Result<Arc<dyn Store>, super::StoreError> {
+    super::connect(url, &StoreOptions { create_if_missing: false, ..StoreOptions::default() }).await
+}
+
+async fn a_database_opened_without_creating_it_must_exist(db: &TestDatabase) {
+    let missing = match db.backend {
+        Backend::Sqlite => db.url.clone(),
+        Backend::Postgres => {
+            let mut url = url::Url::parse(&db.url).unwrap();
+            url.set_path(&format!("bbb_missing_{}", uuid::Uuid::new_v4().simple()));
+            url.to_string()
+        }
+    };
+
+    let refused = open_existing(&missing).await;
+
+    assert!(refused.is_err(), "a missing database is an error");
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        assert!(!std::path::Path::new(path).exists(), "the SQLite file was created");
+    }
+}
+
+async fn a_bare_database_has_every_migration_pending_and_a_migrated_one_none(db: &TestDatabase) {
+    let bare = super::connect(&db.url, &StoreOptions::default()).await.unwrap();
+
+    let before = bare.pending_migrations().await.unwrap();
+    bare.migrate().await.unwrap();
+    let reopened = open_existing(&db.url).await.unwrap();
+    let after = reopened.pending_migrations().await.unwrap();
+
+    assert_eq!(before.first().map(|migration| migration.version), Some(1), "{before:?}");
+    assert!(before.iter().all(|migration| !migration.description.is_empty()), "{before:?}");
+    assert_eq!(after, Vec::new());
+}
+
+/// What a new binary sees on a database migrated by the previous one: a version it knows is
+/// missing from sqlx's table.
+async fn a_migration_missing_from_the_table_is_pending(db: &TestDatabase) {
+    let store = db.store().await;
+    let forget_first = "delete from _sqlx_migrations where version = 1";
+    let forgotten = match db.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(forget_first).execute(&pool).await.map(|done| done.rows_affected())
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(forget_first).execute(&pool).await.map(|done| done.rows_affected())
+        }
+    };
+
+    let pending = store.pending_migrations().await.unwrap();
+
+    assert_eq!(forgotten.unwrap(), 1);
+    assert_eq!(pending.iter().map(|migration| migration.version).collect::<Vec<_>>(), vec![1]);
+    assert!(pending[0].to_string().starts_with("0001 "), "{}", pending[0]);
 }
 
 /// Two pools on one database: two service instances.
@@ -286,7 +383,7 @@ conformance_suite!(
         an_unknown_guid_is_none,
         a_nonce_is_accepted_once,
         an_expired_nonce_is_forgotten,
-        purge_deletes_strictly_older_rows,
+        purge_judges_the_last_activity_strictly_before_the_cutoff,
         the_first_secret_key_stored_wins,
         ping_answers,
         migrations_can_be_applied_twice,
@@ -297,5 +394,8 @@ conformance_suite!(
         two_instances_race_to_one_row,
         a_nonce_is_refused_on_another_instance,
         instances_starting_together_agree_on_the_secret_key,
+        a_database_opened_without_creating_it_must_exist,
+        a_bare_database_has_every_migration_pending_and_a_migrated_one_none,
+        a_migration_missing_from_the_table_is_pending,
     ]
 );

@@ -119,8 +119,12 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Deletes the rendezvous created before `cutoff`; returns how many.
-    async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Counts the rendezvous whose last activity (the latest of created, updated and
+    /// last_time_running) is before `cutoff`.
+    async fn count_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Deletes the rendezvous `count_inactive` counts; returns how many.
+    async fn purge_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Keeps `candidate` as the service secret key unless one is stored; returns the stored one,
     /// so instances starting together agree.
@@ -128,6 +132,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The migrations of this backend not applied to the database, oldest first; all of them
+    /// on a database that has none. Reads only.
+    async fn pending_migrations(&self) -> Result<Vec<PendingMigration>, StoreError>;
+}
+
+/// A migration the database has not had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMigration {
+    pub version: i64,
+    pub description: String,
+}
+
+impl std::fmt::Display for PendingMigration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04} {}", self.version, self.description)
+    }
+}
+
+/// The up migrations of `migrator` whose version is not in `applied`.
+fn pending_of(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Vec<PendingMigration> {
+    migrator
+        .iter()
+        .filter(|migration| migration.migration_type.is_up_migration() && !applied.contains(&migration.version))
+        .map(|migration| PendingMigration {
+            version: migration.version,
+            description: migration.description.to_string(),
+        })
+        .collect()
 }
 
 /// Connection settings that do not come from the URL.
@@ -136,6 +169,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+    /// Whether a missing SQLite file is created (`serve`, `migrate`) or an error (`check`,
+    /// `purge`). A PostgreSQL database is never created.
+    pub create_if_missing: bool,
 }
 
 impl Default for StoreOptions {
@@ -144,6 +180,7 @@ impl Default for StoreOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
+            create_if_missing: true,
         }
     }
 }

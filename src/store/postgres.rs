@@ -11,7 +11,9 @@ use sqlx::{Connection, Row};
 
 use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, NEW_MEETING_COLUMNS};
 use super::statements;
-use super::{pool_options, redact_database_url, GetOrCreate, Store, StoreError, StoreOptions};
+use super::{
+    pending_of, pool_options, redact_database_url, GetOrCreate, PendingMigration, Store, StoreError, StoreOptions,
+};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -140,8 +142,13 @@ impl Store for PostgresStore {
         Ok(inserted == 1)
     }
 
-    async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let deleted = sqlx::query(statements::PURGE_CREATED_BEFORE).bind(cutoff).execute(&self.pool).await?;
+    async fn count_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(statements::COUNT_INACTIVE).bind(cutoff).fetch_one(&self.pool).await?;
+        Ok(count.unsigned_abs())
+    }
+
+    async fn purge_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query(statements::PURGE_INACTIVE).bind(cutoff).execute(&self.pool).await?;
         Ok(deleted.rows_affected())
     }
 
@@ -154,6 +161,17 @@ impl Store for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query(statements::PING).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn pending_migrations(&self) -> Result<Vec<PendingMigration>, StoreError> {
+        let tracked: bool =
+            sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null").fetch_one(&self.pool).await?;
+        let applied: Vec<i64> = if tracked {
+            sqlx::query_scalar(statements::APPLIED_MIGRATIONS).fetch_all(&self.pool).await?
+        } else {
+            Vec::new()
+        };
+        Ok(pending_of(&MIGRATOR, &applied))
     }
 }
 

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 
 use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, Timestamp, NEW_MEETING_COLUMNS};
 use super::statements;
-use super::{pool_options, GetOrCreate, Store, StoreError, StoreOptions};
+use super::{pending_of, pool_options, GetOrCreate, PendingMigration, Store, StoreError, StoreOptions};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -32,10 +32,17 @@ impl SqliteStore {
     pub async fn connect(database_url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         let unavailable = |err: sqlx::Error| StoreError::Unavailable(format!("{database_url}: {err}"));
         let connect_options = SqliteConnectOptions::from_str(database_url).map_err(unavailable)?;
-        create_private_file(connect_options.get_filename())
-            .map_err(|err| StoreError::Unavailable(format!("{database_url}: {err}")))?;
+        let path = connect_options.get_filename();
+        if options.create_if_missing {
+            create_private_file(path).map_err(|err| StoreError::Unavailable(format!("{database_url}: {err}")))?;
+        } else if !is_in_memory(path) && !path.exists() {
+            return Err(StoreError::Unavailable(format!(
+                "{database_url}: no database file at {} (`bbb-connector migrate` creates it)",
+                path.display()
+            )));
+        }
         let connect_options = connect_options
-            .create_if_missing(true)
+            .create_if_missing(options.create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
@@ -54,8 +61,7 @@ impl SqliteStore {
 /// it holds join keys and BBB passwords, and SQLite gives its `-wal` and `-shm` files the mode
 /// of the database file. An existing file is left as its owner set it.
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
-    let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
-    if in_memory || path.exists() {
+    if is_in_memory(path) || path.exists() {
         return Ok(());
     }
     let mut options = std::fs::OpenOptions::new();
@@ -67,6 +73,10 @@ fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(error) => Err(error),
     }
+}
+
+fn is_in_memory(path: &std::path::Path) -> bool {
+    path.as_os_str().is_empty() || path.as_os_str() == ":memory:"
 }
 
 async fn select_meeting(
@@ -174,8 +184,14 @@ impl Store for SqliteStore {
         Ok(inserted == 1)
     }
 
-    async fn purge_meetings_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let deleted = sqlx::query(statements::PURGE_CREATED_BEFORE).bind(Timestamp(cutoff)).execute(&self.pool).await?;
+    async fn count_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar(statements::COUNT_INACTIVE).bind(Timestamp(cutoff)).fetch_one(&self.pool).await?;
+        Ok(count.unsigned_abs())
+    }
+
+    async fn purge_inactive(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query(statements::PURGE_INACTIVE).bind(Timestamp(cutoff)).execute(&self.pool).await?;
         Ok(deleted.rows_affected())
     }
 
@@ -188,5 +204,19 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query(statements::PING).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn pending_migrations(&self) -> Result<Vec<PendingMigration>, StoreError> {
+        let tracked: bool = sqlx::query_scalar(
+            "select exists (select 1 from sqlite_master where type = 'table' and name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let applied: Vec<i64> = if tracked {
+            sqlx::query_scalar(statements::APPLIED_MIGRATIONS).fetch_all(&self.pool).await?
+        } else {
+            Vec::new()
+        };
+        Ok(pending_of(&MIGRATOR, &applied))
     }
 }

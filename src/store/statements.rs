@@ -9,8 +9,18 @@ pub const RECORD_RUNNING_STATE: &str = "update meetings set running = $2, last_c
 pub const FORGET_EXPIRED_NONCES: &str = "delete from nonces where expires_at < $1";
 pub const REMEMBER_NONCE: &str =
     "insert into nonces (nonce, expires_at) values ($1, $2) on conflict (nonce) do nothing";
-pub const PURGE_CREATED_BEFORE: &str = "delete from meetings where created < $1";
+/// `$1` cutoff: rendezvous whose last activity (the latest of created, updated and
+/// last_time_running) is before it.
+macro_rules! inactive_before_cutoff {
+    () => {
+        "created < $1 and updated < $1 and (last_time_running is null or last_time_running < $1)"
+    };
+}
+pub const COUNT_INACTIVE: &str = concat!("select count(*) from meetings where ", inactive_before_cutoff!());
+pub const PURGE_INACTIVE: &str = concat!("delete from meetings where ", inactive_before_cutoff!());
 pub const KEEP_SECRET_KEY: &str =
     "insert into settings (name, value) values ('secret_key', $1) on conflict (name) do nothing";
 pub const READ_SECRET_KEY: &str = "select value from settings where name = 'secret_key'";
 pub const PING: &str = "select 1";
+/// The versions applied by sqlx's migrator, in its own table.
+pub const APPLIED_MIGRATIONS: &str = "select version from _sqlx_migrations where success";

@@ -6,6 +6,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bbb_connector::domain::{Guid, JoinKey, MeetingRequest, NewMeeting};
+
 const BINARY: &str = env!("CARGO_BIN_EXE_bbb-connector");
 
 /// A scratch working directory, removed at the end.
@@ -179,16 +181,13 @@ fn an_unreachable_database_is_named_without_its_password() {
 }
 
 #[test]
-fn migrate_check_and_purge_work_on_the_default_sqlite_database() {
+fn migrate_then_purge_work_on_the_default_sqlite_database() {
     let scratch = Scratch::new();
 
     let migrate = scratch.run(&["migrate"]);
-    let check = scratch.run(&["check"]);
     let purge = scratch.run(&["purge", "--older-than", "90d"]);
 
     assert!(migrate.status.success(), "{}", stderr_of(&migrate));
-    assert!(check.status.success(), "{}", stderr_of(&check));
-    assert!(String::from_utf8_lossy(&check.stdout).contains("database: ok"));
     assert!(purge.status.success(), "{}", stderr_of(&purge));
     assert!(String::from_utf8_lossy(&purge.stdout).contains("purged 0 rendezvous"));
 }
@@ -275,44 +274,173 @@ async fn a_client_cannot_forge_lines_or_fields_in_the_text_log() {
     assert!(log.contains("caller_url=\"https://wcs/ status=200 forged=yes\""), "the caller URL is quoted:\n{log}");
 }
 
-fn connector_config(bbb_url: &str, secret: &str) -> String {
-    format!("[connectors.visio]\nbbb_url = \"{bbb_url}\"\nshared_secret = \"{secret}\"\ntimeout_seconds = 1\n")
+fn connector_config(slug: &str, bbb_url: &str, secret: &str) -> String {
+    format!("[connectors.{slug}]\nbbb_url = \"{bbb_url}\"\nshared_secret = \"{secret}\"\ntimeout_seconds = 1\n")
+}
+
+/// Runs the binary off the runtime, so that a simulator in this test keeps answering it.
+async fn run_beside(scratch: &Scratch, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = scratch.command(args);
+    command.envs(env.iter().copied()).stdin(Stdio::null());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), stderr_of(&output))
 }
 
 #[tokio::test]
-async fn check_reports_each_bbb_server_or_the_exact_failure() {
+async fn check_prints_every_line_and_fails_when_one_fails() {
     let scratch = Scratch::new();
     let simulator = crate::helpers::spawn_simulator().await;
-    let unused_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let cases = [
-        (connector_config(simulator.base_url().as_str(), crate::helpers::SHARED_SECRET), 0, "connector visio: ok"),
-        (
-            connector_config(simulator.base_url().as_str(), "wrong-secret"),
-            1,
-            "shared secret or the checksum algorithm is wrong",
-        ),
-        (connector_config(&format!("http://127.0.0.1:{unused_port}/bigbluebutton/"), "s"), 1, "unreachable"),
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (bbb, dead) = (simulator.base_url().to_string(), format!("http://127.0.0.1:{dead_port}/bigbluebutton/"));
+    let good = connector_config("good", &bbb, crate::helpers::SHARED_SECRET);
+    let all = format!(
+        "{good}{}{}",
+        connector_config("wrong", &bbb, "wrong-secret"),
+        connector_config("dead", &dead, "dead-secret")
+    );
+    let (good_path, all_path) = (scratch.write("good.toml", &good), scratch.write("all.toml", &all));
+    let (good_path, all_path) = (good_path.to_str().unwrap(), all_path.to_str().unwrap());
+    assert!(scratch.run(&["migrate", "--config", all_path]).status.success());
+
+    let (ok_code, ok_out, _) = run_beside(&scratch, &["check", "--config", good_path], &[]).await;
+    let (code, out, err) = run_beside(&scratch, &["check", "--config", all_path], &[]).await;
+
+    assert_eq!(ok_code, Some(0), "{ok_out}");
+    assert!(ok_out.contains("connector good: ok, BBB 3.0.0-simulator, answered in "), "{ok_out}");
+    assert_eq!(code, Some(1), "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let position = |start: &str| {
+        lines.iter().position(|line| line.starts_with(start)).unwrap_or_else(|| panic!("no {start:?} line in:\n{out}"))
+    };
+    let expected = [
+        format!("configuration file: {all_path}"),
+        "warning: public_url is not set".to_owned(),
+        "database: ok".to_owned(),
+        "connector dead: FAILED: BBB is unreachable".to_owned(),
+        "connector good: ok, BBB 3.0.0-simulator, answered in ".to_owned(),
+        "connector wrong: FAILED: BBB answered FAILED (checksumError)".to_owned(),
     ];
-
-    for (text, code, expected) in cases {
-        let path = scratch.write("check.toml", &text);
-
-        let output = tokio::task::spawn_blocking({
-            let command = scratch.command(&["check", "--config", path.to_str().unwrap()]);
-            move || {
-                let mut command = command;
-                command.output().unwrap()
-            }
-        })
-        .await
-        .unwrap();
-
-        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr_of(&output));
-        assert_eq!(output.status.code(), Some(code), "{printed}");
-        assert!(printed.contains(expected), "{expected}: {printed}");
-        assert!(!printed.contains("wrong-secret") && !printed.contains(crate::helpers::SHARED_SECRET), "{printed}");
-        assert!(printed.contains("warning: public_url is not set"), "no Host warning: {printed}");
+    let positions: Vec<usize> = expected.iter().map(|start| position(start)).collect();
+    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "lines out of order:\n{out}");
+    assert!(lines[positions[5]].contains("the shared secret or the checksum algorithm"), "{out}");
+    for secret in ["wrong-secret", "dead-secret", crate::helpers::SHARED_SECRET] {
+        assert!(!out.contains(secret) && !err.contains(secret), "{secret} printed:\n{out}{err}");
     }
+}
+
+#[test]
+fn check_without_connectors_fails_and_says_no_configuration_file_was_found() {
+    let scratch = Scratch::new();
+    assert!(scratch.run(&["migrate"]).status.success());
+
+    let output = scratch.run(&["check"]);
+
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("configuration file: none") && out.contains("built-in defaults apply"), "{out}");
+    assert!(out.contains("database: ok"), "{out}");
+    assert!(out.contains("connectors: FAILED: none configured"), "{out}");
+}
+
+#[test]
+fn check_and_purge_create_no_database() {
+    let scratch = Scratch::new();
+
+    let check = scratch.run(&["check"]);
+    let purge = scratch.run(&["purge", "--older-than", "1d"]);
+
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{out}");
+    assert!(out.contains("database: FAILED: ") && out.contains("no database file"), "{out}");
+    assert!(out.contains("connectors: FAILED: none configured"), "every check runs: {out}");
+    assert_eq!(purge.status.code(), Some(1), "{}", stderr_of(&purge));
+    assert!(stderr_of(&purge).contains("bbb-connector migrate"), "{}", stderr_of(&purge));
+    let left: Vec<_> = std::fs::read_dir(&scratch.0).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "nothing is created: {left:?}");
+}
+
+#[tokio::test]
+async fn check_and_purge_refuse_an_unmigrated_database_and_leave_it_bare() {
+    let scratch = Scratch::new();
+    let mut databases = vec![bbb_connector::testing::TestDatabase::sqlite()];
+    databases.extend(bbb_connector::testing::TestDatabase::postgres().await);
+
+    for db in &databases {
+        if let Some(path) = db.url.strip_prefix("sqlite://") {
+            std::fs::write(path, b"").unwrap();
+        }
+        let env = [("BBB_CONNECTOR_DATABASE_URL", db.url.as_str())];
+
+        let (check_code, check_out, _) = run_beside(&scratch, &["check"], &env).await;
+        let (purge_code, _, purge_err) = run_beside(&scratch, &["purge", "--older-than", "1d"], &env).await;
+        let (dry_code, _, dry_err) = run_beside(&scratch, &["purge", "--older-than", "1d", "--dry-run"], &env).await;
+
+        let database_line = check_out.lines().find(|line| line.starts_with("database: ")).unwrap_or_default();
+        assert_eq!(check_code, Some(1), "{check_out}");
+        assert!(database_line.starts_with("database: FAILED: "), "{check_out}");
+        assert!(database_line.contains("run `bbb-connector migrate`"), "{check_out}");
+        for (code, err) in [(purge_code, &purge_err), (dry_code, &dry_err)] {
+            assert_eq!(code, Some(1), "{err}");
+            assert!(err.contains("run `bbb-connector migrate`"), "{err}");
+        }
+        let store = bbb_connector::store::connect(&db.url, &Default::default()).await.unwrap();
+        assert_eq!(store.pending_migrations().await.unwrap().first().map(|m| m.version), Some(1), "{}", db.url);
+    }
+}
+
+fn new_meeting(slug: &str, idempotent_id: &str, created: chrono::DateTime<chrono::Utc>) -> NewMeeting {
+    let request = MeetingRequest {
+        name: "RDV".to_owned(),
+        idempotent_id: idempotent_id.to_owned(),
+        create_parameters: Default::default(),
+        join_user_parameters: Default::default(),
+        join_agent_parameters: Default::default(),
+        user_full_name: None,
+        agent_full_name: None,
+        metadata: Default::default(),
+    };
+    let (attendee_pw, moderator_pw) = ("attendee-pw".to_owned(), "moderator-pw".to_owned());
+    let (agent_key, user_key) = (JoinKey::generate(), JoinKey::generate());
+    NewMeeting {
+        slug: slug.to_owned(),
+        guid: Guid::new_random(),
+        request,
+        agent_key,
+        user_key,
+        attendee_pw,
+        moderator_pw,
+        created,
+    }
+}
+
+#[tokio::test]
+async fn purge_dry_run_counts_without_deleting_and_purge_deletes_the_inactive() {
+    let scratch = Scratch::new();
+    let db = bbb_connector::testing::TestDatabase::sqlite();
+    let store = db.store().await;
+    let now = chrono::Utc::now();
+    let mut guids = Vec::new();
+    for (idempotent_id, days_ago) in [("old-1", 200), ("old-2", 100), ("recent", 10)] {
+        let new = new_meeting("visio", idempotent_id, now - chrono::Duration::days(days_ago));
+        guids.push(new.guid);
+        store.get_or_create_meeting(&new).await.unwrap();
+    }
+    let env = [("BBB_CONNECTOR_DATABASE_URL", db.url.as_str())];
+
+    let (dry_code, dry_out, dry_err) = run_beside(&scratch, &["purge", "--older-than", "90d", "--dry-run"], &env).await;
+    let mut kept_by_dry_run = 0;
+    for guid in &guids {
+        kept_by_dry_run += usize::from(store.find_meeting(*guid).await.unwrap().is_some());
+    }
+    let (code, out, err) = run_beside(&scratch, &["purge", "--older-than", "90d"], &env).await;
+
+    assert_eq!(dry_code, Some(0), "{dry_err}");
+    assert!(dry_out.starts_with("dry run: 2 rendezvous"), "{dry_out}");
+    assert_eq!(kept_by_dry_run, 3, "the dry run deletes nothing");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("purged 2 rendezvous"), "{out}");
+    assert!(store.find_meeting(guids[0]).await.unwrap().is_none());
+    assert!(store.find_meeting(guids[2]).await.unwrap().is_some());
 }
 
 #[tokio::test]

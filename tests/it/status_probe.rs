@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bbb_connector::bbb::{normalize_base_url, BbbClient, BbbError, BbbServer, ChecksumAlgorithm};
+use bbb_connector::config::{ConnectorConfig, ACCESS_ANONYMOUS};
 use bbb_connector::simulator::verify_checksum;
 use bbb_connector::testing::TestDatabase;
 use secrecy::SecretString;
@@ -232,11 +233,11 @@ async fn the_revealed_bbb_version_is_preferred_to_the_api_version() {
 async fn the_status_endpoint_answers_through_a_redirecting_load_balancer() {
     let db = TestDatabase::sqlite();
     let balancer = LoadBalancer::spawn(Revealed::Version("2.7.3")).await;
-    let tables = format!(
-        "[connectors.balanced]\nbbb_url = \"{}\"\nshared_secret = \"{SHARED_SECRET}\"\naccess = [\"anonymous\"]\n",
-        balancer.bbb_url(2)
-    );
-    let app = TestApp::spawn_configured(&db, spawn_simulator().await, "", &tables).await;
+    let balanced = ConnectorConfig::new(&balancer.bbb_url(2), SHARED_SECRET).unwrap().with_access(&[ACCESS_ANONYMOUS]);
+    let app = TestApp::spawn_configured(&db, spawn_simulator().await, |config| {
+        config.connectors.insert("balanced".to_owned(), balanced);
+    })
+    .await;
 
     let (status, answer) = app.get_json(&app.url("/bbb/balanced/status/")).await;
 
@@ -250,11 +251,12 @@ async fn the_status_endpoint_answers_through_a_redirecting_load_balancer() {
 async fn a_wrong_secret_is_named_as_such_by_the_probe_and_the_status_endpoint() {
     let db = TestDatabase::sqlite();
     let simulator = spawn_simulator().await;
-    let tables = format!(
-        "[connectors.wrong]\nbbb_url = \"{}\"\nshared_secret = \"not-the-secret\"\naccess = [\"anonymous\"]\n",
-        simulator.base_url()
-    );
-    let app = TestApp::spawn_configured(&db, simulator.clone(), "", &tables).await;
+    let wrong =
+        ConnectorConfig::new(simulator.base_url().as_str(), "not-the-secret").unwrap().with_access(&[ACCESS_ANONYMOUS]);
+    let app = TestApp::spawn_configured(&db, simulator.clone(), |config| {
+        config.connectors.insert("wrong".to_owned(), wrong);
+    })
+    .await;
 
     let refused = client_for(&simulator, ChecksumAlgorithm::Sha512, "not-the-secret").check().await.unwrap_err();
     let (status, answer) = app.get_json(&app.url("/bbb/wrong/status/")).await;
