@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::*;
 use crate::config::{Config, ConnectorConfig};
 use crate::simulator::{Fault, Simulator, SimulatorConfig};
-use crate::store::{GetOrCreate, PendingMigration, StoreError};
+use crate::store::{GetOrCreate, PendingMigration, ReadyRecording, StoreError};
 
 const SECRET: &str = "service-test-secret";
 const BASE: &str = "https://rdv.example.org";
@@ -21,6 +21,7 @@ const BASE: &str = "https://rdv.example.org";
 #[derive(Default)]
 struct MemoryStore {
     meetings: Mutex<HashMap<Guid, Meeting>>,
+    ready: Mutex<Vec<(Guid, ReadyRecording)>>,
     writes: Mutex<usize>,
 }
 
@@ -98,6 +99,24 @@ impl Store for MemoryStore {
             }
         });
         Ok(())
+    }
+
+    async fn record_recording_ready(&self, guid: Guid, record_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        *self.writes.lock().unwrap() += 1;
+        let mut ready = self.ready.lock().unwrap();
+        let known = ready.iter().any(|(of, noted)| *of == guid && noted.record_id == record_id);
+        if known || !self.meetings.lock().unwrap().contains_key(&guid) {
+            return Ok(false);
+        }
+        ready.push((guid, ReadyRecording { record_id: record_id.to_owned(), notified_at: at }));
+        Ok(true)
+    }
+
+    async fn ready_recordings(&self, guid: Guid) -> Result<Vec<ReadyRecording>, StoreError> {
+        let ready = self.ready.lock().unwrap();
+        let mut listed: Vec<_> = ready.iter().filter(|(of, _)| *of == guid).map(|(_, noted)| noted.clone()).collect();
+        listed.sort_by(|a, b| (a.notified_at, &a.record_id).cmp(&(b.notified_at, &b.record_id)));
+        Ok(listed)
     }
 
     async fn remember_nonce(&self, _: &str, _: DateTime<Utc>, _: DateTime<Utc>) -> Result<bool, StoreError> {

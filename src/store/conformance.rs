@@ -216,6 +216,36 @@ async fn purge_judges_the_last_activity_strictly_before_the_cutoff(store: Arc<dy
     assert_eq!(store.purge_inactive(at(0) - Duration::days(1)).await.unwrap(), 0);
 }
 
+async fn a_ready_recording_is_noted_once_and_keeps_the_first_time(store: Arc<dyn Store>) {
+    let (meeting, other) = (new_meeting("visio", "ready", at(0)), new_meeting("visio", "other", at(0)));
+    store.get_or_create_meeting(&meeting).await.unwrap();
+    store.get_or_create_meeting(&other).await.unwrap();
+
+    let first = store.record_recording_ready(meeting.guid, "rec-1", at(10)).await.unwrap();
+    let repeat = store.record_recording_ready(meeting.guid, "rec-1", at(20)).await.unwrap();
+    let second = store.record_recording_ready(meeting.guid, "rec-2", at(15)).await.unwrap();
+    let unknown = store.record_recording_ready(Guid::new_random(), "rec-1", at(10)).await.unwrap();
+    let ready = store.ready_recordings(meeting.guid).await.unwrap();
+
+    assert_eq!((first, repeat, second, unknown), (true, false, true, false));
+    let listed: Vec<_> = ready.iter().map(|ready| (ready.record_id.as_str(), ready.notified_at)).collect();
+    assert_eq!(listed, [("rec-1", at(10)), ("rec-2", at(15))], "first notified first, at its first time");
+    assert!(store.ready_recordings(other.guid).await.unwrap().is_empty());
+}
+
+async fn ready_recordings_are_deleted_with_their_rendezvous(store: Arc<dyn Store>) {
+    let old = new_meeting("visio", "old", at(-100));
+    store.get_or_create_meeting(&old).await.unwrap();
+    store.record_recording_ready(old.guid, "rec-old", at(-50)).await.unwrap();
+
+    store.purge_inactive(at(0)).await.unwrap();
+    let mut reborn = new_meeting("visio", "reborn", at(0));
+    reborn.guid = old.guid;
+    store.get_or_create_meeting(&reborn).await.unwrap();
+
+    assert!(store.ready_recordings(old.guid).await.unwrap().is_empty(), "the rows went with the rendezvous");
+}
+
 async fn the_first_secret_key_stored_wins(store: Arc<dyn Store>) {
     let first = store.secret_key("first-candidate").await.unwrap();
     let second = store.secret_key("second-candidate").await.unwrap();
@@ -384,6 +414,8 @@ conformance_suite!(
         a_nonce_is_accepted_once,
         an_expired_nonce_is_forgotten,
         purge_judges_the_last_activity_strictly_before_the_cutoff,
+        a_ready_recording_is_noted_once_and_keeps_the_first_time,
+        ready_recordings_are_deleted_with_their_rendezvous,
         the_first_secret_key_stored_wins,
         ping_answers,
         migrations_can_be_applied_twice,

@@ -80,6 +80,13 @@ pub struct GetOrCreate {
     pub created: bool,
 }
 
+/// A recording BBB said is ready, and when it first said so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyRecording {
+    pub record_id: String,
+    pub notified_at: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies the pending migrations of this backend.
@@ -109,6 +116,14 @@ pub trait Store: Send + Sync + 'static {
         running: bool,
         checked_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Notes that BBB said recording `record_id` of the rendezvous is ready, at `at`; a repeat
+    /// keeps the first time. True when this call noted it; false for a repeat, or when the
+    /// rendezvous does not exist.
+    async fn record_recording_ready(&self, guid: Guid, record_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// The recordings of the rendezvous BBB said are ready, first notified first.
+    async fn ready_recordings(&self, guid: Guid) -> Result<Vec<ReadyRecording>, StoreError>;
 
     /// Remembers a signature nonce until `expires_at`; false when it is already known (a replay).
     /// Forgets the nonces expired at `now`.

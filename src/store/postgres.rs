@@ -9,10 +9,11 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use sqlx::{Connection, Row};
 
-use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, NEW_MEETING_COLUMNS};
+use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, ReadyRecordingRecord, NEW_MEETING_COLUMNS};
 use super::statements;
 use super::{
-    pending_of, pool_options, redact_database_url, GetOrCreate, PendingMigration, Store, StoreError, StoreOptions,
+    pending_of, pool_options, redact_database_url, GetOrCreate, PendingMigration, ReadyRecording, Store, StoreError,
+    StoreOptions,
 };
 use crate::domain::{Guid, Meeting, NewMeeting};
 
@@ -124,6 +125,25 @@ impl Store for PostgresStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn record_recording_ready(&self, guid: Guid, record_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(statements::RECORD_RECORDING_READY)
+            .bind(guid.to_string())
+            .bind(record_id)
+            .bind(at)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn ready_recordings(&self, guid: Guid) -> Result<Vec<ReadyRecording>, StoreError> {
+        let records = sqlx::query_as::<_, ReadyRecordingRecord>(statements::READY_RECORDINGS)
+            .bind(guid.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(records.into_iter().map(ReadyRecording::from).collect())
     }
 
     async fn remember_nonce(

@@ -11,7 +11,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
 
-use super::StoreError;
+use super::{ReadyRecording, StoreError};
 use crate::domain::{BbbParameters, Guid, JoinKey, Meeting, MeetingRequest, NewMeeting};
 
 /// A stored instant: `timestamptz` on PostgreSQL, integer microseconds (UTC) on SQLite.
@@ -87,6 +87,19 @@ pub(super) struct MeetingRecord {
     pub bbb_create_answer: Option<String>,
     pub created: Timestamp,
     pub updated: Timestamp,
+}
+
+/// The columns of a `recordings_ready` row read back.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ReadyRecordingRecord {
+    pub record_id: String,
+    pub notified_at: Timestamp,
+}
+
+impl From<ReadyRecordingRecord> for ReadyRecording {
+    fn from(record: ReadyRecordingRecord) -> Self {
+        Self { record_id: record.record_id, notified_at: record.notified_at.0 }
+    }
 }
 
 /// The JSON texts of a new row.

@@ -18,6 +18,13 @@ macro_rules! inactive_before_cutoff {
 }
 pub const COUNT_INACTIVE: &str = concat!("select count(*) from meetings where ", inactive_before_cutoff!());
 pub const PURGE_INACTIVE: &str = concat!("delete from meetings where ", inactive_before_cutoff!());
+/// `$1` guid, `$2` record id, `$3` notified at: a repeat keeps the first time, and a rendezvous
+/// deleted meanwhile gets no row (rather than a foreign key error).
+pub const RECORD_RECORDING_READY: &str = "insert into recordings_ready (guid, record_id, notified_at) \
+    select $1, $2, $3 where exists (select 1 from meetings where guid = $1) \
+    on conflict (guid, record_id) do nothing";
+pub const READY_RECORDINGS: &str =
+    "select record_id, notified_at from recordings_ready where guid = $1 order by notified_at, record_id";
 pub const KEEP_SECRET_KEY: &str =
     "insert into settings (name, value) values ('secret_key', $1) on conflict (name) do nothing";
 pub const READ_SECRET_KEY: &str = "select value from settings where name = 'secret_key'";
