@@ -49,8 +49,10 @@ const CREATE_BOOLEANS: &[&str] = &[
 ];
 /// BBB `join` parameters documented as booleans (reference §4.1).
 const JOIN_BOOLEANS: &[&str] = &["guest", "redirect", "excludeFromDashboard"];
-/// Parameters the service sets itself.
-const CREATE_RESERVED: &[&str] = &["meetingID", "checksum", "attendeePW", "moderatorPW", "name", "meetingEndedURL"];
+/// Parameters the service sets itself. BBB lower-cases `meta_*` names, so those are refused
+/// in any letter case.
+const CREATE_RESERVED: &[&str] =
+    &["meetingID", "checksum", "attendeePW", "moderatorPW", "name", "meetingEndedURL", "meta_bbb-recording-ready-url"];
 const JOIN_RESERVED: &[&str] = &["meetingID", "checksum", "password", "role", "fullName", "createTime"];
 
 /// Why a body was refused: a short sentence starting with the field path.
@@ -224,7 +226,7 @@ fn parameters(
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(error(&path, "parameter names are printable ASCII without spaces"));
         }
-        if reserved.contains(&name.as_str()) {
+        if is_reserved(reserved, name) {
             return Err(error(&path, "this parameter is set by the service and cannot be given"));
         }
         if let Some(normalised) = normalise(&path, value, booleans.contains(&name.as_str()))? {
@@ -232,6 +234,14 @@ fn parameters(
         }
     }
     Ok(parameters)
+}
+
+/// Whether `name` is one of `reserved`: exactly, or in any letter case for metadata.
+fn is_reserved(reserved: &[&str], name: &str) -> bool {
+    reserved.iter().any(|reserved| {
+        let is_metadata = reserved.starts_with("meta_");
+        *reserved == name || (is_metadata && reserved.eq_ignore_ascii_case(name))
+    })
 }
 
 /// The text BBB gets for a value; None drops the parameter (null).

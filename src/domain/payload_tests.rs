@@ -243,6 +243,22 @@ fn reserved_parameters_are_refused() {
 }
 
 #[test]
+fn the_recording_ready_url_is_reserved_in_any_letter_case() {
+    let spellings = ["meta_bbb-recording-ready-url", "META_BBB-RECORDING-READY-URL", "Meta_Bbb-Recording-Ready-Url"];
+    for name in spellings {
+        let nested = json!({"name": "n", "idempotent_id": "1", "create_parameters": {name: "https://evil.example/"}});
+        let flat = json!({"name": "n", "idempotent_id": "1", format!("create_parameters/{name}"): "https://evil/"});
+
+        for body in [nested, flat] {
+            let message = parse_meeting_request(body.clone()).unwrap_err().0;
+            assert!(message.contains("is set by the service"), "{body}: {message}");
+        }
+    }
+    let other = json!({"name": "n", "idempotent_id": "1", "create_parameters": {"meta_bbb-origin": "wcs"}});
+    assert!(parse_meeting_request(other).is_ok(), "other metadata stays free");
+}
+
+#[test]
 fn every_documented_boolean_is_normalised_and_other_parameters_are_not() {
     let create: Map<String, Value> = CREATE_BOOLEANS.iter().map(|name| (name.to_string(), json!("on"))).collect();
     let join: Map<String, Value> = JOIN_BOOLEANS.iter().map(|name| (name.to_string(), json!("0"))).collect();

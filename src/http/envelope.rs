@@ -65,6 +65,7 @@ impl From<RendezvousError> for ApiError {
             RendezvousError::NotFound => Self::NotFound(error.to_string()),
             RendezvousError::IdempotencyConflict => Self::IdempotencyConflict(error.to_string()),
             RendezvousError::InvalidToken => Self::AccessDenied(error.to_string()),
+            RendezvousError::InvalidNotification(message) => Self::InvalidPayload(message),
             RendezvousError::Bbb(error) => Self::Bbb(error),
             RendezvousError::Store(error) => Self::Store(error),
         }

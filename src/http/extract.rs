@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::client::{request_origin, CheckedOrigin};
 use super::envelope::ApiError;
 use super::state::AppState;
+use crate::bbb::SIGNED_PARAMETERS_FIELD;
 use crate::config::Config;
 use crate::domain::{Guid, JoinKey, JoinRole};
 use crate::rendezvous::{Connector, Connectors};
@@ -36,24 +37,61 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        if !content_type_is_json(&request) {
+        if !content_type_is(&request, is_json) {
             return Err(ApiError::InvalidPayload("Content-Type must be application/json".to_owned()));
         }
-        let deadline = Arc::<Config>::from_ref(state).limits.request_timeout();
-        let bytes = tokio::time::timeout(deadline, Bytes::from_request(request, state))
-            .await
-            .map_err(|_| ApiError::RequestTimeout)?
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::InvalidPayload(format!("could not read the request body: {rejection}"))
-                }
-            })?;
+        let bytes = read_body(request, state).await?;
         let value = serde_json::from_slice(&bytes)
             .map_err(|err| ApiError::InvalidPayload(format!("could not decode body to json: {err}")))?;
         Ok(Self { value, size: bytes.len() })
     }
+}
+
+/// The `signed_parameters` field of a form body (the recording-ready callback), refused with
+/// `invalid-payload` when the body is not a form or does not hold that field exactly once; other
+/// fields are ignored. A body without Content-Type is read as a form.
+pub struct SignedParameters(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for SignedParameters
+where
+    Arc<Config>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        if !content_type_is(&request, |essence| essence == "application/x-www-form-urlencoded") {
+            return Err(ApiError::InvalidPayload("Content-Type must be application/x-www-form-urlencoded".to_owned()));
+        }
+        let bytes = read_body(request, state).await?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::InvalidPayload("the form body is not valid UTF-8".to_owned()))?;
+        let mut values = form_urlencoded::parse(text.as_bytes())
+            .filter(|(name, _)| name == SIGNED_PARAMETERS_FIELD)
+            .map(|(_, value)| value.into_owned());
+        match (values.next(), values.next()) {
+            (Some(value), None) => Ok(Self(value)),
+            (None, _) => Err(ApiError::InvalidPayload(format!("{SIGNED_PARAMETERS_FIELD}: missing"))),
+            (Some(_), Some(_)) => Err(ApiError::InvalidPayload(format!("{SIGNED_PARAMETERS_FIELD}: given twice"))),
+        }
+    }
+}
+
+/// The whole body, within the size limit and `limits.request_timeout_seconds`.
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError>
+where
+    Arc<Config>: FromRef<S>,
+{
+    let deadline = Arc::<Config>::from_ref(state).limits.request_timeout();
+    tokio::time::timeout(deadline, Bytes::from_request(request, state))
+        .await
+        .map_err(|_| ApiError::RequestTimeout)?
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::InvalidPayload(format!("could not read the request body: {rejection}"))
+            }
+        })
 }
 
 /// True when the request announces a body larger than the limit: refused before reading it.
@@ -64,12 +102,17 @@ pub fn announces_too_large_body(headers: &HeaderMap) -> bool {
         .is_some_and(|length| length.trim().parse::<u64>().map_or(true, |length| length > MAX_BODY_BYTES as u64))
 }
 
-/// A body without Content-Type is read as JSON too: hand-written callers often omit it.
-fn content_type_is_json(request: &Request) -> bool {
+fn is_json(essence: &str) -> bool {
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether the media type of the body (lower case, without parameters) is `expected`. A body
+/// without Content-Type is taken for the expected type: hand-written callers often omit it.
+fn content_type_is(request: &Request, expected: impl Fn(&str) -> bool) -> bool {
     let Some(value) = request.headers().get(CONTENT_TYPE) else { return true };
     let Ok(text) = value.to_str() else { return false };
     let essence = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    expected(&essence)
 }
 
 /// The path parameters, by name; a segment that is not valid UTF-8 is a 404.

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         &format!("{MEETING}/callback/end/{{token}}"),
         get(callbacks::meeting_ended).post(callbacks::meeting_ended),
     );
+    routes = both_slashes(routes, "/bbb/{slug}/callback/recording-ready", post(callbacks::recording_ready));
     // OPTIONS must be routed for the CORS layer (applied per method) to answer preflights.
     let polled = get(running::get_is_running).options(|| async { StatusCode::NO_CONTENT });
     let host_checked = || middleware::from_fn_with_state(state.clone(), links::check_host);

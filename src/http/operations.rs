@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::envelope::{ApiError, Envelope};
 use super::extract::{ConnectorPath, MeetingPath};
-use crate::bbb::Recording;
-use crate::rendezvous::Rendezvous;
+use crate::rendezvous::{KnownRecording, Rendezvous};
 
 /// Ends the BBB meeting; ending a meeting BBB no longer knows is not an error.
 pub async fn post_end(
@@ -23,15 +23,18 @@ pub async fn post_end(
     Ok(Envelope(json!({"ended": true})))
 }
 
-/// One recording of the rendezvous, as the API hands it out.
+/// One recording of the rendezvous, as the API hands it out. One BBB said was ready but no
+/// longer lists has its id and `ready_notified_at` only (`state` null).
 #[derive(Debug, Serialize)]
 pub struct RecordingView {
     id: String,
-    state: String,
-    published: bool,
-    start: i64,
-    end: i64,
+    state: Option<String>,
+    published: Option<bool>,
+    start: Option<i64>,
+    end: Option<i64>,
     playback_urls: Vec<PlaybackView>,
+    /// When BBB first said it was ready (the recording-ready callback); null when it did not.
+    ready_notified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -41,15 +44,22 @@ struct PlaybackView {
     url: String,
 }
 
-impl From<Recording> for RecordingView {
-    fn from(recording: Recording) -> Self {
+impl From<KnownRecording> for RecordingView {
+    fn from(known: KnownRecording) -> Self {
+        let listed = known.bbb;
         Self {
-            id: recording.record_id,
-            state: recording.state,
-            published: recording.published,
-            start: recording.start_time,
-            end: recording.end_time,
-            playback_urls: recording.playback.into_iter().map(|p| PlaybackView { kind: p.kind, url: p.url }).collect(),
+            id: known.record_id,
+            state: listed.as_ref().map(|recording| recording.state.clone()),
+            published: listed.as_ref().map(|recording| recording.published),
+            start: listed.as_ref().map(|recording| recording.start_time),
+            end: listed.as_ref().map(|recording| recording.end_time),
+            playback_urls: listed
+                .map(|recording| recording.playback)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| PlaybackView { kind: p.kind, url: p.url })
+                .collect(),
+            ready_notified_at: known.ready_notified_at,
         }
     }
 }

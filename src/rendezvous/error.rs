@@ -12,6 +12,9 @@ pub enum RendezvousError {
     IdempotencyConflict,
     #[error("access denied: invalid callback token")]
     InvalidToken,
+    /// A well-signed callback that does not say what it must.
+    #[error("{0}")]
+    InvalidNotification(String),
     #[error(transparent)]
     Bbb(#[from] BbbError),
     #[error(transparent)]
@@ -25,6 +28,7 @@ impl RendezvousError {
             Self::NotFound => Self::NotFound,
             Self::IdempotencyConflict => Self::IdempotencyConflict,
             Self::InvalidToken => Self::InvalidToken,
+            Self::InvalidNotification(message) => Self::InvalidNotification(message.clone()),
             Self::Bbb(error) => Self::Bbb(error.clone()),
             Self::Store(error) => Self::Store(error.shared_copy()),
         }

@@ -1,10 +1,11 @@
 //! The rendezvous service: the one place that knows the workflow of a rendezvous (DESIGN §4) —
 //! get-or-create, create on BBB with coalescing, join, running state, end, the meeting-ended
-//! callback, recordings — over the store and the per-connector BBB clients and caches. It knows
-//! no HTTP: handlers parse, call it, and render what it answers.
+//! callback, recordings and the recording-ready callback — over the store and the per-connector
+//! BBB clients and caches. It knows no HTTP: handlers parse, call it, and render what it answers.
 
 mod connector;
 mod error;
+mod recordings;
 
 use std::sync::Arc;
 
@@ -18,8 +19,9 @@ use subtle::ConstantTimeEq;
 use connector::CheckedState;
 pub use connector::{Connector, Connectors, RunningState};
 pub use error::RendezvousError;
+pub use recordings::{recording_ready_url, KnownRecording};
 
-use crate::bbb::{BbbError, CreateRequest, JoinRequest, Recording};
+use crate::bbb::{BbbError, CreateRequest, JoinRequest, RECORDING_READY_URL_PARAMETER};
 use crate::domain::ids::random_hex;
 use crate::domain::{Clock, Guid, JoinKey, JoinRole, Meeting, MeetingRequest, NewMeeting};
 use crate::store::{self, Store};
@@ -160,13 +162,15 @@ impl Rendezvous {
         base: &str,
         join_followed_at: Option<DateTime<Utc>>,
     ) -> Result<Created, RendezvousError> {
+        let mut parameters = meeting.request.create_parameters.clone();
+        parameters.insert(RECORDING_READY_URL_PARAMETER.to_owned(), recording_ready_url(base, &meeting.slug));
         let request = CreateRequest {
             meeting_id: meeting.guid.to_string(),
             name: meeting.request.name.clone(),
             attendee_pw: meeting.attendee_pw.clone(),
             moderator_pw: meeting.moderator_pw.clone(),
             meeting_ended_url: Some(self.end_callback_url(base, meeting)),
-            parameters: meeting.request.create_parameters.clone(),
+            parameters,
         };
         let (bbb, store, guid) = (connector.bbb.clone(), Arc::clone(&self.store), meeting.guid);
         let stored_answer = meeting.bbb_create_answer.clone();
@@ -254,12 +258,6 @@ impl Rendezvous {
         self.store.record_running_state(guid, false, store::now()).await?;
         connector.running.invalidate(&guid).await;
         Ok(())
-    }
-
-    /// The recordings BBB has of the rendezvous.
-    pub async fn recordings(&self, connector: &Connector, guid: Guid) -> Result<Vec<Recording>, RendezvousError> {
-        let meeting = self.find(connector, guid).await?;
-        Ok(connector.bbb.get_recordings(&meeting.guid.to_string()).await?)
     }
 }
 

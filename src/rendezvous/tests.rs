@@ -268,6 +268,85 @@ async fn another_connectors_rendezvous_is_not_found() {
     assert!(matches!(f.service.find(&f.connector, meeting.guid).await, Err(RendezvousError::NotFound)));
     assert!(matches!(f.service.end(&f.connector, meeting.guid).await, Err(RendezvousError::NotFound)));
     assert_eq!(f.service.running_state(&f.connector, meeting.guid).await.unwrap(), RunningState::Unknown);
+    let ready = recording_ready_token(&meeting.guid.to_string(), "rec-1", SECRET);
+    assert!(matches!(f.service.recording_ready(&f.connector, &ready).await, Err(RendezvousError::NotFound)));
+}
+
+fn recording_ready_token(meeting_id: &str, record_id: &str, secret: &str) -> String {
+    let claims = serde_json::json!({"meeting_id": meeting_id, "record_id": record_id});
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn every_create_asks_bbb_for_the_recording_ready_callback() {
+    let f = fixture().await;
+
+    let meeting = f.service.get_or_create(&f.connector, request("5", "RDV"), BASE).await.unwrap();
+    f.service.join_url(&f.connector, &meeting, JoinRole::User, None, BASE).await.unwrap();
+
+    let creates: Vec<_> = f.simulator.calls().into_iter().filter(|call| call.action == "create").collect();
+    assert_eq!(creates.len(), 2);
+    for create in creates {
+        let asked = create.param("meta_bbb-recording-ready-url");
+        assert_eq!(asked, Some(format!("{BASE}/bbb/visio/callback/recording-ready/").as_str()));
+    }
+}
+
+#[tokio::test]
+async fn the_recording_ready_callback_checks_its_token_before_anything_else() {
+    let f = fixture().await;
+    let meeting = f.service.get_or_create(&f.connector, request("6", "RDV"), BASE).await.unwrap();
+    let guid = meeting.guid.to_string();
+    let writes = f.store.writes();
+
+    let forged = f.service.recording_ready(&f.connector, &recording_ready_token(&guid, "rec-1", "other")).await;
+    let garbage = f.service.recording_ready(&f.connector, "not.a.token").await;
+    assert!(matches!(forged, Err(RendezvousError::InvalidToken)), "{forged:?}");
+    assert!(matches!(garbage, Err(RendezvousError::InvalidToken)), "{garbage:?}");
+    assert_eq!(f.store.writes(), writes, "nothing written for a refused token");
+
+    let unknown = recording_ready_token(&Guid::new_random().to_string(), "rec-1", SECRET);
+    let not_a_guid = recording_ready_token("room-1", "rec-1", SECRET);
+    for token in [unknown, not_a_guid] {
+        let outcome = f.service.recording_ready(&f.connector, &token).await;
+        assert!(matches!(outcome, Err(RendezvousError::NotFound)), "{outcome:?}");
+    }
+    let malformed = f.service.recording_ready(&f.connector, &recording_ready_token(&guid, "", SECRET)).await;
+    assert!(matches!(malformed, Err(RendezvousError::InvalidNotification(_))), "{malformed:?}");
+
+    let token = recording_ready_token(&guid, "rec-1", SECRET);
+    f.service.recording_ready(&f.connector, &token).await.unwrap();
+    let first = f.store.ready_recordings(meeting.guid).await.unwrap();
+    f.service.recording_ready(&f.connector, &token).await.unwrap();
+    assert_eq!(f.store.ready_recordings(meeting.guid).await.unwrap(), first, "a repeat keeps the first time");
+    assert_eq!(first.len(), 1);
+}
+
+#[tokio::test]
+async fn recordings_tell_which_bbb_said_were_ready_and_keep_those_it_no_longer_lists() {
+    let f = fixture().await;
+    let mut asked = request("7", "RDV");
+    asked.create_parameters.insert("record".to_owned(), "true".to_owned());
+    let meeting = f.service.get_or_create(&f.connector, asked, BASE).await.unwrap();
+    let guid = meeting.guid.to_string();
+    f.simulator.mark_present(&guid, "Ana", "MODERATOR");
+    f.service.end(&f.connector, meeting.guid).await.unwrap();
+    let listed = f.service.recordings(&f.connector, meeting.guid).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].ready_notified_at, None, "not notified yet");
+    let record_id = listed[0].record_id.clone();
+
+    for id in [record_id.as_str(), "gone-from-bbb"] {
+        f.service.recording_ready(&f.connector, &recording_ready_token(&guid, id, SECRET)).await.unwrap();
+    }
+    let recordings = f.service.recordings(&f.connector, meeting.guid).await.unwrap();
+
+    assert_eq!(recordings.len(), 2, "{recordings:?}");
+    assert_eq!(recordings[0].record_id, record_id);
+    assert!(recordings[0].bbb.is_some() && recordings[0].ready_notified_at.is_some());
+    assert_eq!(recordings[1].record_id, "gone-from-bbb");
+    assert!(recordings[1].bbb.is_none() && recordings[1].ready_notified_at.is_some());
 }
 
 /// A rendezvous of the fixture whose agent link was followed, so that is-running asks BBB.
