@@ -5,6 +5,7 @@ mod api_access;
 mod api_create;
 mod api_join;
 mod api_pages;
+mod api_recording_ready;
 mod api_running;
 mod bbb_client;
 mod bbb_faults;
