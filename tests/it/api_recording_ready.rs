@@ -136,7 +136,7 @@ async fn bad_tokens_are_refused_and_nothing_is_kept(db: &TestDatabase) {
         let (status, _) = notify(&app, "visio", "forged").await;
         assert_eq!(status, 403, "callbacks are not rate limited");
     }
-    assert_eq!(recordings(&app, &guid).await, json!([]), "nothing kept");
+    assert_eq!(recordings(&app, guid).await, json!([]), "nothing kept");
 }
 
 async fn an_unknown_or_another_connectors_meeting_is_not_found(db: &TestDatabase) {
