@@ -43,6 +43,9 @@ pub enum Command {
         /// The shared secret clients must sign with.
         #[arg(long)]
         secret: String,
+        /// Where browsers reach the simulator (join redirects, playback links), e.g. behind TLS.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<url::Url>,
     },
     /// Say which configuration file is read, validate it, check the database (never creating
     /// nor migrating it) and probe every connector's BBB server; exit 0 only if all are ok.
@@ -103,8 +106,8 @@ pub async fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve(ConfigArg { config: None })) {
         Command::Serve(arg) => serve(&arg).await,
         Command::Demo { listen } => crate::demo::run(&listen).await.map_err(Failure::from),
-        Command::SimulateBbb { listen, secret } => {
-            crate::simulator::run_standalone(listen, secret).await.map_err(Failure::from)
+        Command::SimulateBbb { listen, secret, public_url } => {
+            crate::simulator::run_standalone(listen, secret, public_url).await.map_err(Failure::from)
         }
         Command::Check(arg) => check(&arg).await,
         Command::Migrate(arg) => migrate(&arg).await,

@@ -1,16 +1,11 @@
-//! The API actions of the simulator, following bbb-web's rules (reference §3–§5), and the
-//! client and playback pages its redirects lead to.
+//! The API actions of the simulator, following bbb-web's rules (reference §3–§5).
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
-use quick_xml::escape::escape;
+use axum::response::{IntoResponse, Response};
 use sha1::{Digest, Sha1};
 
+use super::answers::{self, bool_text};
 use super::server::ApiRequest;
 use super::state::{Inner, Session, SimulatedAttendee, SimulatedMeeting};
 use super::{lock, xml, Params};
@@ -24,7 +19,7 @@ pub fn dispatch(inner: &Inner, action: &str, request: ApiRequest) -> Response {
         "getMeetingInfo" => get_meeting_info(inner, &request.params),
         "getMeetings" => get_meetings(inner),
         "end" => end(inner, &request.params),
-        "getRecordings" => get_recordings(inner, &request.params),
+        "getRecordings" => get_recordings(inner, &request),
         _ => xml::failed("unsupportedRequest", "This request is not supported."),
     }
 }
@@ -75,26 +70,27 @@ fn create(inner: &Inner, params: &Params) -> Response {
                 "A meeting already exists with that meeting ID.  Please use a different meeting ID.",
             );
         }
-        return create_answer(
+        return answers::create(
             existing,
             "duplicateWarning",
             "This conference was already in existence and may currently be in progress.",
         );
     }
-    let meeting = new_meeting(meeting_id, name, passwords, params);
-    let response = create_answer(&meeting, "", "");
+    let meeting = new_meeting(inner, meeting_id, name, passwords, params);
+    let response = answers::create(&meeting, "", "");
     let deadline = inner.expiry_of(&meeting);
     state.add(meeting, deadline);
     response
 }
 
 fn new_meeting(
+    inner: &Inner,
     meeting_id: &str,
     name: &str,
     passwords: (Option<&str>, Option<&str>),
     params: &Params,
 ) -> SimulatedMeeting {
-    let create_time = chrono::Utc::now().timestamp_millis();
+    let create_time = inner.config.clock.now().timestamp_millis();
     let metadata = params
         .iter()
         .filter_map(|(key, value)| key.strip_prefix("meta_").map(|meta| (meta, value)))
@@ -117,40 +113,8 @@ fn new_meeting(
         attendees: Vec::new(),
         joins: Vec::new(),
         has_user_joined: false,
-        created_at: Instant::now(),
+        created_at: inner.config.clock.instant(),
         last_left_at: None,
-    }
-}
-
-fn create_answer(meeting: &SimulatedMeeting, message_key: &str, message: &str) -> Response {
-    let create_time = meeting.create_time.to_string();
-    let create_date = chrono::DateTime::from_timestamp_millis(meeting.create_time)
-        .map(|at| at.format("%a %b %d %H:%M:%S UTC %Y").to_string())
-        .unwrap_or_default();
-    let duration = meeting.params.get("duration").cloned().unwrap_or_else(|| "0".to_owned());
-    xml::success(&[
-        ("meetingID", &meeting.meeting_id),
-        ("internalMeetingID", &meeting.internal_meeting_id),
-        ("parentMeetingID", "bbb-none"),
-        ("attendeePW", &meeting.attendee_pw),
-        ("moderatorPW", &meeting.moderator_pw),
-        ("createTime", &create_time),
-        ("voiceBridge", &meeting.voice_bridge),
-        ("dialNumber", "613-555-1234"),
-        ("createDate", &create_date),
-        ("hasUserJoined", bool_text(meeting.has_user_joined)),
-        ("duration", &duration),
-        ("hasBeenForciblyEnded", "false"),
-        ("messageKey", message_key),
-        ("message", message),
-    ])
-}
-
-fn bool_text(value: bool) -> &'static str {
-    if value {
-        "true"
-    } else {
-        "false"
     }
 }
 
@@ -186,13 +150,19 @@ fn join(inner: &Inner, request: &ApiRequest) -> Response {
         role: role.to_owned(),
     };
     let token = random_hex(8);
-    let url = format!("http://{}/client/{token}", request.host);
-    state.sessions.insert(token.clone(), Session { meeting_id: meeting_id.to_owned(), attendee: attendee.clone() });
+    let url = format!("{}/html5client/join?sessionToken={token}", request.origin);
+    let internal_meeting_id = meeting.internal_meeting_id.clone();
+    let session = Session {
+        meeting_id: meeting_id.to_owned(),
+        internal_meeting_id: internal_meeting_id.clone(),
+        attendee: attendee.clone(),
+    };
+    state.sessions.insert(token.clone(), session);
     if param(params, "redirect") == Some("false") {
         return xml::success(&[
             ("messageKey", "successfullyJoined"),
             ("message", "You have joined successfully."),
-            ("meeting_id", &state.meetings[meeting_id].internal_meeting_id.clone()),
+            ("meeting_id", &internal_meeting_id),
             ("user_id", &attendee.user_id),
             ("auth_token", &random_hex(6)),
             ("session_token", &token),
@@ -226,49 +196,13 @@ fn is_meeting_running(inner: &Inner, params: &Params) -> Response {
     xml::success(&[("running", bool_text(running))])
 }
 
-fn meeting_xml(meeting: &SimulatedMeeting) -> String {
-    let attendees: String = meeting
-        .attendees
-        .iter()
-        .map(|a| {
-            format!(
-                "<attendee>{}</attendee>",
-                xml::elements(&[
-                    ("userID", &a.user_id),
-                    ("fullName", &a.full_name),
-                    ("role", &a.role),
-                    ("isPresenter", "false"),
-                    ("clientType", "HTML5")
-                ])
-            )
-        })
-        .collect();
-    let metadata: String = meeting.metadata.iter().map(|(key, value)| xml::element(key, value)).collect();
-    let moderators = meeting.attendees.iter().filter(|a| a.role == "MODERATOR").count().to_string();
-    let count = meeting.attendees.len().to_string();
-    let create_time = meeting.create_time.to_string();
-    let head = xml::elements(&[
-        ("meetingName", &meeting.name),
-        ("meetingID", &meeting.meeting_id),
-        ("internalMeetingID", &meeting.internal_meeting_id),
-        ("createTime", &create_time),
-        ("voiceBridge", &meeting.voice_bridge),
-        ("running", bool_text(meeting.running())),
-        ("hasUserJoined", bool_text(meeting.has_user_joined)),
-        ("hasBeenForciblyEnded", "false"),
-        ("participantCount", &count),
-        ("moderatorCount", &moderators),
-    ]);
-    format!("{head}<attendees>{attendees}</attendees><metadata>{metadata}</metadata><isBreakout>false</isBreakout>")
-}
-
 fn get_meeting_info(inner: &Inner, params: &Params) -> Response {
     let meeting_id = match meeting_id_of(params) {
         Ok(id) => id,
         Err(failure) => return failure.into_response(),
     };
     match lock(&inner.meetings).meetings.get(meeting_id) {
-        Some(meeting) => xml::success_raw(&meeting_xml(meeting)),
+        Some(meeting) => xml::success_raw(&answers::meeting(meeting)),
         None => xml::failed("notFound", "A meeting with that ID does not exist"),
     }
 }
@@ -280,7 +214,8 @@ fn get_meetings(inner: &Inner) -> Response {
             "<meetings/><messageKey>noMeetings</messageKey><message>no meetings were found on this server</message>",
         );
     }
-    let meetings: String = state.meetings.values().map(|m| format!("<meeting>{}</meeting>", meeting_xml(m))).collect();
+    let meetings: String =
+        state.meetings.values().map(|m| format!("<meeting>{}</meeting>", answers::meeting(m))).collect();
     xml::success_raw(&format!("<meetings>{meetings}</meetings>"))
 }
 
@@ -299,75 +234,28 @@ fn end(inner: &Inner, params: &Params) -> Response {
     }
 }
 
-fn get_recordings(inner: &Inner, params: &Params) -> Response {
-    let prefixes: Vec<String> = param(params, "meetingID")
-        .map(|ids| ids.split(',').map(|id| hex::encode(Sha1::digest(id.trim().as_bytes()))).collect())
-        .unwrap_or_default();
+fn get_recordings(inner: &Inner, request: &ApiRequest) -> Response {
+    let params = &request.params;
+    let list = |name: &str| -> Vec<String> {
+        param(params, name).map(|ids| ids.split(',').map(|id| id.trim().to_owned()).collect()).unwrap_or_default()
+    };
+    // recordID prefixes win; else a meetingID matches every session of the room (§5.5).
+    let mut prefixes = list("recordID");
+    if prefixes.is_empty() {
+        prefixes = list("meetingID").iter().map(|id| hex::encode(Sha1::digest(id.as_bytes()))).collect();
+    }
+    // Simulated recordings are all published, shown by the default `published,unpublished`.
+    let states = list("state");
+    let shown = states.is_empty() || states.iter().any(|state| state == "published" || state == "any");
     let state = lock(&inner.meetings);
-    let host = inner.addr.lock().unwrap_or_else(|e| e.into_inner()).map(|addr| addr.to_string()).unwrap_or_default();
     let recordings: String = state
         .recordings
         .iter()
-        .filter(|r| prefixes.is_empty() || prefixes.iter().any(|prefix| r.record_id.starts_with(prefix.as_str())))
-        .map(|r| {
-            let url = format!("http://{host}/playback/presentation/2.3/{}", r.record_id);
-            let metadata: String = r.metadata.iter().map(|(key, value)| xml::element(key, value)).collect();
-            format!(
-                "<recording>{}<metadata>{metadata}</metadata><playback><format>{}</format></playback></recording>",
-                xml::elements(&[
-                    ("recordID", &r.record_id),
-                    ("meetingID", &r.meeting_id),
-                    ("internalMeetingID", &r.record_id),
-                    ("name", &r.name),
-                    ("isBreakout", "false"),
-                    ("published", "true"),
-                    ("state", "published"),
-                    ("startTime", &r.start_time.to_string()),
-                    ("endTime", &r.end_time.to_string()),
-                    ("participants", "1"),
-                ]),
-                xml::elements(&[("type", "presentation"), ("url", &url), ("length", "1")]),
-            )
-        })
+        .filter(|r| shown && (prefixes.is_empty() || prefixes.iter().any(|prefix| r.record_id.starts_with(prefix))))
+        .map(|r| answers::recording(r, &request.origin))
         .collect();
     if recordings.is_empty() {
         return xml::success_raw("<recordings></recordings><messageKey>noRecordings</messageKey><message>There are no recordings for the meeting(s).</message>");
     }
     xml::success_raw(&format!("<recordings>{recordings}</recordings>"))
-}
-
-/// The page a join redirect leads to: opening it makes the participant present.
-pub async fn client_page(State(inner): State<Arc<Inner>>, Path(token): Path<String>) -> Response {
-    let session = lock(&inner.meetings).sessions.get(&token).cloned();
-    let Some(session) = session else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<!DOCTYPE html><title>Unknown session</title><p>Unknown or expired session.</p>"),
-        )
-            .into_response();
-    };
-    let name = lock(&inner.meetings).meetings.get(&session.meeting_id).map(|meeting| meeting.name.clone());
-    let Some(name) = name.filter(|_| inner.add_attendee(&session.meeting_id, session.attendee.clone())) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<!DOCTYPE html><title>Meeting ended</title><p>This meeting has ended.</p>"),
-        )
-            .into_response();
-    };
-    Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name} — BBB simulator</title></head>\n\
-         <body><h1>{name}</h1><p>You are in the meeting as <strong>{full_name}</strong> ({role}).</p>\n\
-         <p>This is the bbb-connector BBB simulator, not a real BigBlueButton client.</p></body></html>\n",
-        name = escape(&name),
-        full_name = escape(&session.attendee.full_name),
-        role = session.attendee.role,
-    ))
-    .into_response()
-}
-
-pub async fn playback_page(Path(record_id): Path<String>) -> Html<String> {
-    Html(format!(
-        "<!DOCTYPE html><title>Recording</title><p>Recording {} (simulated playback).</p>",
-        escape(&record_id)
-    ))
 }

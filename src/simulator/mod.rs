@@ -3,6 +3,9 @@
 //! lifecycle, records the recent calls, and can be told to fail.
 
 mod actions;
+mod answers;
+mod pages;
+mod recordings;
 mod server;
 mod state;
 mod xml;
@@ -14,7 +17,9 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use server::verify_checksum;
+use crate::domain::Clock;
+
+pub use server::{verify_body_checksum, verify_checksum};
 pub use state::{SimulatedAttendee, SimulatedMeeting};
 
 #[derive(Debug, Clone)]
@@ -25,6 +30,11 @@ pub struct SimulatorConfig {
     pub expire_if_no_user_joined: Duration,
     /// A meeting ends this long after its last participant left (BBB default: 1 minute).
     pub expire_when_last_user_left: Duration,
+    /// Where browsers reach the simulator (join redirects, playback links), e.g. behind a TLS
+    /// proxy. None: `X-Forwarded-Proto`/`-Host` from a loopback peer, else the Host over http.
+    pub public_url: Option<Url>,
+    /// The time the simulator reads: meeting expiry and every timestamp it hands out.
+    pub clock: Clock,
 }
 
 impl Default for SimulatorConfig {
@@ -33,6 +43,8 @@ impl Default for SimulatorConfig {
             secret: "simulator-secret".to_owned(),
             expire_if_no_user_joined: Duration::from_secs(5 * 60),
             expire_when_last_user_left: Duration::from_secs(60),
+            public_url: None,
+            clock: Clock::system(),
         }
     }
 }
@@ -98,6 +110,11 @@ impl Simulator {
         Url::parse(&format!("http://{}/bigbluebutton/", self.addr())).expect("a socket address makes a valid URL")
     }
 
+    /// `http://addr/`, under which the control endpoints live (`simulator/...`).
+    pub fn control_url(&self) -> Url {
+        Url::parse(&format!("http://{}/", self.addr())).expect("a socket address makes a valid URL")
+    }
+
     pub fn secret(&self) -> &str {
         &self.inner.config.secret
     }
@@ -139,6 +156,14 @@ impl Simulator {
         lock(&self.inner.meetings).meetings.get(meeting_id).cloned()
     }
 
+    /// Publishes a recording of the meeting, as BBB does once processing is over: the live
+    /// session's recording so far, or else the meeting's latest recording again. It is then
+    /// listed by getRecordings and announced to the meeting's `meta_bbb-recording-ready-url`, if
+    /// any. Returns the record id; None when the meeting is neither live nor recorded.
+    pub fn publish_recording(&self, meeting_id: &str) -> Option<String> {
+        self.inner.publish_recording(meeting_id)
+    }
+
     /// Every live meeting id.
     pub fn meeting_ids(&self) -> Vec<String> {
         self.inner.expire();
@@ -147,13 +172,18 @@ impl Simulator {
 }
 
 /// `bbb-connector simulate-bbb`: serves until Ctrl-C.
-pub async fn run_standalone(listen: SocketAddr, secret: String) -> anyhow::Result<()> {
-    let simulator = Simulator::spawn(SimulatorConfig { secret, ..SimulatorConfig::default() }, listen).await?;
-    println!(
+pub async fn run_standalone(listen: SocketAddr, secret: String, public_url: Option<Url>) -> anyhow::Result<()> {
+    let config = SimulatorConfig { secret, public_url, ..SimulatorConfig::default() };
+    let simulator = Simulator::spawn(config, listen).await?;
+    let banner = format!(
         "BBB simulator listening: use bbb_url = \"{}\" with the secret given by --secret (any checksum algorithm).\n\
-         Join links open a plain page on the simulator that makes the participant present.",
-        simulator.base_url()
+         Join links open a plain page on the simulator that makes the participant present.\n\
+         Publish a recording of a meeting: curl -X POST '{}simulator/recordings/publish?meetingID=ID'\n",
+        simulator.base_url(),
+        simulator.control_url(),
     );
+    // A reader that closed our output (a script that read the first line) must not stop us.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

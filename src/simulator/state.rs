@@ -50,16 +50,23 @@ impl SimulatedMeeting {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub meeting_id: String,
+    /// The session of the meeting joined: a later one of the same meetingID is not entered.
+    pub internal_meeting_id: String,
     pub attendee: SimulatedAttendee,
 }
 
+/// A published recording of one session (reference §5.5).
 #[derive(Debug, Clone)]
 pub struct SimulatedRecording {
+    /// The `internalMeetingID` of the session recorded.
     pub record_id: String,
     pub meeting_id: String,
     pub name: String,
+    /// Milliseconds since the epoch.
     pub start_time: i64,
     pub end_time: i64,
+    pub participants: usize,
+    /// The meeting's metadata (keys lower-cased, as stored at create).
     pub metadata: Params,
 }
 
@@ -183,7 +190,7 @@ impl Inner {
         if let Some(meeting) = state.meetings.get_mut(meeting_id) {
             meeting.attendees.retain(|attendee| attendee.full_name != full_name);
             if meeting.attendees.is_empty() {
-                let left = Instant::now();
+                let left = self.config.clock.instant();
                 meeting.last_left_at = Some(left);
                 state.expect_end_at(meeting_id, left.checked_add(self.config.expire_when_last_user_left));
             }
@@ -192,7 +199,7 @@ impl Inner {
 
     /// Ends the meetings BBB would have ended by now (lazily, on every access).
     pub fn expire(&self) {
-        let now = Instant::now();
+        let now = self.config.clock.instant();
         let expired: Vec<String> = {
             let mut state = lock(&self.meetings);
             let due = state.take_due(now);
@@ -220,21 +227,20 @@ impl Inner {
         meeting.last_left_at.and_then(|left| left.checked_add(self.config.expire_when_last_user_left))
     }
 
-    /// Removes the meeting, keeps a recording if one was made, fires the end callbacks.
+    /// Removes the meeting and fires the end callbacks; a recorded meeting then publishes and
+    /// announces its recording, as BBB does once processing is over.
     pub fn end_meeting(&self, meeting_id: &str) -> bool {
-        let Some(meeting) = lock(&self.meetings).meetings.remove(meeting_id) else { return false };
+        let meeting = {
+            let mut state = lock(&self.meetings);
+            let Some(meeting) = state.meetings.remove(meeting_id) else { return false };
+            state.sessions.retain(|_, session| session.internal_meeting_id != meeting.internal_meeting_id);
+            meeting
+        };
         let recorded = meeting.params.get("record").is_some_and(|record| record == "true") && meeting.has_user_joined;
-        if recorded {
-            lock(&self.meetings).recordings.push(SimulatedRecording {
-                record_id: meeting.internal_meeting_id.clone(),
-                meeting_id: meeting.meeting_id.clone(),
-                name: meeting.name.clone(),
-                start_time: meeting.create_time,
-                end_time: chrono::Utc::now().timestamp_millis(),
-                metadata: meeting.metadata.clone(),
-            });
-        }
         self.fire_end_callbacks(&meeting, recorded);
+        if recorded {
+            self.publish(self.recording_of(&meeting));
+        }
         true
     }
 
@@ -247,17 +253,25 @@ impl Inner {
             let separator = if url.contains('?') { '&' } else { '?' };
             targets.push(format!("{url}{separator}recordingmarks={recorded}&meetingID={}", meeting.meeting_id));
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         for target in targets {
-            let http = self.http.clone();
-            let in_flight = std::sync::Arc::clone(&self.callbacks_in_flight);
-            runtime.spawn(async move {
-                let Ok(_permit) = in_flight.acquire_owned().await else { return };
-                if let Err(error) = http.get(&target).send().await {
-                    tracing::debug!(%error, "simulator: end callback failed");
-                }
-            });
+            self.deliver(self.http.get(&target), "end");
         }
+    }
+
+    /// Sends a callback in the background, a few at a time (outside a runtime: not at all).
+    pub fn deliver(&self, request: reqwest::RequestBuilder, kind: &'static str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let in_flight = std::sync::Arc::clone(&self.callbacks_in_flight);
+        runtime.spawn(async move {
+            let Ok(_permit) = in_flight.acquire_owned().await else { return };
+            if let Err(error) = request.send().await {
+                tracing::debug!(%error, kind, "simulator: callback failed");
+            }
+        });
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn record_call(&self, call: RecordedCall) {

@@ -1,5 +1,10 @@
 //! The simulator behaves like bbb-web: checksum rules, create idempotency, join roles, the
-//! meeting lifecycle (expiry, end) and its callbacks.
+//! meeting lifecycle (expiry, end) and its callbacks; its answers, requests and recordings in
+//! the submodules.
+
+mod answers;
+mod recordings;
+mod requests;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -11,12 +16,21 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::Router;
 use bbb_connector::bbb::{checksum, encode_query, BbbClient, BbbError, ChecksumAlgorithm, CreateRequest};
+use bbb_connector::domain::Clock;
 use bbb_connector::simulator::{verify_checksum, Simulator, SimulatorConfig};
 
 use crate::bbb_client::client_for;
 use crate::helpers::{spawn_simulator, SHARED_SECRET};
 
-fn create_request(meeting_id: &str, attendee_pw: &str, parameters: &[(&str, &str)]) -> CreateRequest {
+/// BBB's default delays: a meeting nobody joined ends after 5 minutes, one whose last participant
+/// left after 1 minute.
+const NOT_JOINED: Duration = Duration::from_secs(5 * 60);
+const LAST_LEFT: Duration = Duration::from_secs(60);
+/// How far before and after a deadline the tests look: the adjustable clock also follows real
+/// time, so a check just before a deadline must not be overtaken by a slow machine.
+const MARGIN: Duration = Duration::from_secs(5);
+
+pub fn create_request(meeting_id: &str, attendee_pw: &str, parameters: &[(&str, &str)]) -> CreateRequest {
     CreateRequest {
         meeting_id: meeting_id.to_owned(),
         name: "Simulated".to_owned(),
@@ -27,16 +41,30 @@ fn create_request(meeting_id: &str, attendee_pw: &str, parameters: &[(&str, &str
     }
 }
 
-/// A simulator whose meetings end after the given delays (nobody joined; last one left).
-async fn spawn_with_expiry(no_user_joined: Duration, last_user_left: Duration) -> (Simulator, BbbClient) {
-    let config = SimulatorConfig {
-        secret: SHARED_SECRET.to_owned(),
-        expire_if_no_user_joined: no_user_joined,
-        expire_when_last_user_left: last_user_left,
-    };
+/// A simulator with BBB's default delays on a clock the test moves ahead.
+async fn spawn_with_clock() -> (Simulator, BbbClient, Clock) {
+    let clock = Clock::adjustable();
+    let config =
+        SimulatorConfig { secret: SHARED_SECRET.to_owned(), clock: clock.clone(), ..SimulatorConfig::default() };
+    let (simulator, client) = spawn_with(config).await;
+    (simulator, client, clock)
+}
+
+pub async fn spawn_with(config: SimulatorConfig) -> (Simulator, BbbClient) {
     let simulator = Simulator::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
     let client = client_for(&simulator, ChecksumAlgorithm::Sha256, SHARED_SECRET);
     (simulator, client)
+}
+
+/// Waits until `condition` holds (checked every 10 ms, for 10 s at most).
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..1_000 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("still not true after 10 s: {what}");
 }
 
 fn api_key_of(error: BbbError) -> String {
@@ -96,13 +124,16 @@ async fn a_second_create_is_a_duplicate_with_the_same_passwords_and_refused_othe
     assert!(!simulator.meeting("dup").unwrap().params.contains_key("welcome"), "a duplicate create changes nothing");
 }
 
-async fn join(simulator: &Simulator, params: &[(&str, &str)]) -> String {
+/// A signed URL of the simulator's API (SHA-256).
+pub fn signed(simulator: &Simulator, action: &str, params: &[(&str, &str)]) -> String {
     let query = encode_query(params.iter().copied());
-    let url = format!(
-        "{}api/join?{query}&checksum={}",
-        simulator.base_url(),
-        checksum(ChecksumAlgorithm::Sha256, "join", &query, SHARED_SECRET)
-    );
+    let checksum = checksum(ChecksumAlgorithm::Sha256, action, &query, SHARED_SECRET);
+    format!("{}api/{action}?{query}&checksum={checksum}", simulator.base_url())
+}
+
+/// Calls join without following the redirect: `302 <location>`, or the body.
+pub async fn join(simulator: &Simulator, params: &[(&str, &str)]) -> String {
+    let url = signed(simulator, "join", params);
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = client.get(url).send().await.unwrap();
     match response.headers().get("location") {
@@ -125,7 +156,7 @@ async fn join_resolves_roles_like_bbb_web() {
     let unknown = join(&simulator, &[("meetingID", "nope"), ("fullName", "x")]).await;
     let nameless = join(&simulator, &[("meetingID", "roles")]).await;
 
-    assert!(by_role.starts_with("302 ") && by_role.contains("/client/"), "{by_role}");
+    assert!(by_role.starts_with("302 ") && by_role.contains("/html5client/join?sessionToken="), "{by_role}");
     assert!(by_password.starts_with("302 "), "{by_password}");
     assert!(neither.contains("Params required"), "{neither}");
     assert!(unknown.contains("invalidMeetingIdentifier"), "{unknown}");
@@ -140,21 +171,27 @@ async fn join_resolves_roles_like_bbb_web() {
 
 #[tokio::test]
 async fn meetings_expire_like_on_a_real_server() {
-    let (simulator, client) = spawn_with_expiry(Duration::from_millis(300), Duration::from_millis(300)).await;
+    let (simulator, client, clock) = spawn_with_clock().await;
     client.create(&create_request("nobody", "attendee-pw", &[])).await.unwrap();
     client.create(&create_request("left", "attendee-pw", &[])).await.unwrap();
     simulator.mark_present("left", "Agent", "MODERATOR");
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let nobody_gone = simulator.meeting("nobody").is_none();
+    clock.advance(NOT_JOINED - MARGIN);
+    let nobody_before = simulator.meeting("nobody").is_some();
+    clock.advance(MARGIN * 2);
+    let nobody_after = simulator.meeting("nobody").is_none();
     let still_there = simulator.meeting("left").is_some();
     simulator.mark_gone("left", "Agent");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(LAST_LEFT - MARGIN);
+    let left_before = simulator.meeting("left").is_some();
+    clock.advance(MARGIN * 2);
 
-    assert!(nobody_gone, "nobody joined within the delay");
+    assert!(nobody_before, "an empty meeting lives 5 minutes");
+    assert!(nobody_after, "nobody joined within 5 minutes");
     assert!(still_there, "a meeting with a participant stays");
+    assert!(left_before, "a meeting lives 1 minute after its last participant left");
     assert!(!client.is_meeting_running("left").await.unwrap());
-    assert!(simulator.meeting("left").is_none(), "ended after the last participant left");
+    assert!(simulator.meeting("left").is_none(), "ended 1 minute after the last participant left");
     let recreated = client.create(&create_request("nobody", "other-pw", &[])).await.unwrap();
     assert!(!recreated.duplicate, "an expired meeting id can be created again");
 }
@@ -196,12 +233,7 @@ async fn ending_a_meeting_calls_both_end_callbacks() {
     client.create(&request).await.unwrap();
 
     client.end("ending").await.unwrap();
-    for _ in 0..50 {
-        if hits.lock().unwrap().len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("both end callbacks arrive", || hits.lock().unwrap().len() == 2).await;
 
     let mut received = hits.lock().unwrap().clone();
     received.sort();
@@ -230,38 +262,38 @@ async fn meetings_ending_together_call_back_a_few_at_a_time() {
         }),
     );
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let (simulator, client) = spawn_with_expiry(Duration::from_millis(200), Duration::from_secs(60)).await;
+    let (simulator, client, clock) = spawn_with_clock().await;
     for i in 0..20 {
         let mut request = create_request(&format!("together-{i}"), "attendee-pw", &[]);
         request.meeting_ended_url = Some(callback_url.clone());
         client.create(&request).await.unwrap();
     }
 
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(simulator.meeting_ids().is_empty(), "all expired together");
-    for _ in 0..100 {
-        if received.load(Ordering::SeqCst) == 20 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    clock.advance(NOT_JOINED - MARGIN);
+    let alive_before = simulator.meeting_ids().len();
+    clock.advance(MARGIN * 2);
+    let alive_after = simulator.meeting_ids().len();
+    eventually("every end callback arrives", || received.load(Ordering::SeqCst) == 20).await;
 
-    assert_eq!(received.load(Ordering::SeqCst), 20, "every end callback arrives");
+    assert_eq!((alive_before, alive_after), (20, 0), "all expired together");
     assert!((1..=4).contains(&most.load(Ordering::SeqCst)), "at most 4 at once, saw {}", most.load(Ordering::SeqCst));
 }
 
 #[tokio::test]
 async fn a_meeting_ended_and_created_again_lives_its_own_delay() {
-    let (simulator, client) = spawn_with_expiry(Duration::from_millis(600), Duration::from_secs(60)).await;
+    let (simulator, client, clock) = spawn_with_clock().await;
     client.create(&create_request("again", "attendee-pw", &[])).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.advance(Duration::from_secs(3 * 60));
     client.end("again").await.unwrap();
     client.create(&create_request("again", "attendee-pw", &[])).await.unwrap();
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_secs(3 * 60));
     let past_the_first_delay = simulator.meeting("again").is_some();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(NOT_JOINED - Duration::from_secs(3 * 60) - MARGIN);
+    let before_its_own = simulator.meeting("again").is_some();
+    clock.advance(MARGIN * 2);
 
     assert!(past_the_first_delay, "the first creation's delay does not end the second meeting");
+    assert!(before_its_own, "the second meeting lives its whole 5 minutes");
     assert!(simulator.meeting("again").is_none(), "the second meeting ends after its own delay");
 }
