@@ -31,7 +31,7 @@ pub async fn run(listen: &str) -> anyhow::Result<()> {
     let server = tokio::spawn(app::serve(listener, state, app::shutdown_signal()));
     let base = format!("http://{addr}");
     let meeting = create_demo_meeting(&base).await?;
-    print_walkthrough(&base, simulator.base_url().as_str(), &database.url(), &meeting);
+    print_walkthrough(&base, &simulator, &database.url(), &meeting);
     server.await.context("the server task failed")??;
     Ok(())
 }
@@ -68,8 +68,9 @@ fn demo_payload() -> Value {
     })
 }
 
-fn print_walkthrough(base: &str, bbb_url: &str, database_url: &str, meeting: &Value) {
+fn print_walkthrough(base: &str, simulator: &Simulator, database_url: &str, meeting: &Value) {
     let field = |name: &str| meeting[name].as_str().unwrap_or_default().to_owned();
+    let publish = format!("{}simulator/recordings/publish?meetingID={}", simulator.control_url(), field("guid"));
     let payload = demo_payload().to_string().replace('\'', "'\\''");
     println!(
         "\nbbb-connector demo is running on {base}/ (connector \"demo\", open to anonymous callers)\n\
@@ -84,11 +85,17 @@ fn print_walkthrough(base: &str, bbb_url: &str, database_url: &str, meeting: &Va
          \x20  curl -s {is_running}\n\n\
          5. Open the user link:\n\
          \x20  curl -sL {user}\n\n\
+         6. Publish a recording of the meeting, as BBB does once it has processed one (the simulator's\n\
+         \x20  control endpoint; BBB then calls the meeting's recording-ready URL, if it has one):\n\
+         \x20  curl -s -X POST '{publish}'\n\n\
+         7. List the rendezvous' recordings, with their playback links:\n\
+         \x20  curl -s {url}recordings/\n\n\
          The meeting object: curl -s {url}\n",
         is_running = field("is_running_url"),
         agent = field("join_agent_url"),
         user = field("join_user_url"),
         url = field("url"),
+        bbb_url = simulator.base_url(),
         cache = 3,
     );
 }
