@@ -64,6 +64,14 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Ask the running service whether it is alive: exit 0 when /healthz answers 200, else 1.
+    Healthcheck {
+        /// URL to GET (default: http://<listen>/healthz, 0.0.0.0 and [::] asked on loopback).
+        #[arg(long, value_name = "URL")]
+        url: Option<url::Url>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -112,6 +120,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Check(arg) => check(&arg).await,
         Command::Migrate(arg) => migrate(&arg).await,
         Command::Purge { older_than, dry_run, config } => purge(&config, older_than, dry_run).await,
+        Command::Healthcheck { url, config } => return healthcheck(url, &config).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -260,6 +269,77 @@ async fn purge(arg: &ConfigArg, older_than: Duration, dry_run: bool) -> Result<(
     Ok(())
 }
 
+/// How long `healthcheck` waits for the answer (below the 5 s of the image's HEALTHCHECK).
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The probe of the container image, so that it needs no curl: exit 0 on a 200, else 1 with
+/// the reason on stderr. Never 2, which Docker reserves.
+async fn healthcheck(url: Option<url::Url>, arg: &ConfigArg) -> ExitCode {
+    let url = match url.map_or_else(|| configured_healthz_url(arg), Ok) {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("bbb-connector healthcheck: {error:#} (or give --url)");
+            return ExitCode::FAILURE;
+        }
+    };
+    match probe_health(&url).await {
+        Ok(()) => {
+            println!("healthy: {url} answered 200");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("bbb-connector healthcheck: {url}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn configured_healthz_url(arg: &ConfigArg) -> anyhow::Result<url::Url> {
+    let config = load_config(arg)?;
+    healthz_url(&config.listen)
+}
+
+/// `http://<listen>/healthz`, asking loopback where `listen` names every address.
+fn healthz_url(listen: &str) -> anyhow::Result<url::Url> {
+    let host_port = match listen.parse::<SocketAddr>() {
+        Ok(addr) if addr.port() == 0 => anyhow::bail!("listen {listen:?} has no fixed port"),
+        Ok(addr) if addr.ip().is_unspecified() => {
+            let loopback: std::net::IpAddr = if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            };
+            SocketAddr::new(loopback, addr.port()).to_string()
+        }
+        _ => listen.to_owned(),
+    };
+    url::Url::parse(&format!("http://{host_port}/healthz"))
+        .map_err(|error| anyhow::anyhow!("listen {listen:?}: {error}"))
+}
+
+/// One GET, straight to the address (no proxy from the environment, no redirect followed).
+async fn probe_health(url: &url::Url) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(HEALTHCHECK_TIMEOUT)
+        .build()?;
+    let response = client.get(url.clone()).send().await.map_err(|error| {
+        if error.is_timeout() {
+            return anyhow::anyhow!("no answer within {} s", HEALTHCHECK_TIMEOUT.as_secs());
+        }
+        let mut cause: &dyn std::error::Error = &error;
+        while let Some(source) = cause.source() {
+            cause = source;
+        }
+        anyhow::anyhow!("no answer: {cause}")
+    })?;
+    match response.status() {
+        reqwest::StatusCode::OK => Ok(()),
+        status => anyhow::bail!("answered {status}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +353,20 @@ mod tests {
         for bad in ["", "d", "90", "90y", "1h30m", "-1d", "9 0d"] {
             assert!(parse_age(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn the_healthcheck_asks_loopback_when_the_service_listens_everywhere() {
+        let cases = [
+            ("0.0.0.0:8080", "http://127.0.0.1:8080/healthz"),
+            ("[::]:8080", "http://[::1]:8080/healthz"),
+            ("127.0.0.1:9000", "http://127.0.0.1:9000/healthz"),
+            ("192.0.2.7:8080", "http://192.0.2.7:8080/healthz"),
+            ("localhost:8080", "http://localhost:8080/healthz"),
+        ];
+        for (listen, expected) in cases {
+            assert_eq!(healthz_url(listen).unwrap().as_str(), expected, "listen {listen}");
+        }
+        assert!(healthz_url("0.0.0.0:0").is_err(), "port 0 cannot be probed");
     }
 }
