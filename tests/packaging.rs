@@ -126,6 +126,29 @@ fn the_dockerfile_pins_its_images_and_probes_health_with_the_binary() {
 }
 
 #[test]
+fn the_dependency_layer_stands_in_for_every_target_cargo_toml_declares() {
+    let dockerfile = repo_file("Dockerfile");
+    let manifest = repo_file("Cargo.toml");
+
+    let declared: Vec<&str> = manifest
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("path = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .filter(|path| path.starts_with("src/"))
+        .chain(["src/main.rs", "src/lib.rs"])
+        .collect();
+
+    // Cargo refuses a manifest whose targets are missing, even for a build that skips them.
+    for path in declared {
+        assert!(dockerfile.contains(&format!("> {path}")) || dockerfile.contains(&format!("touch {path}")), "{path}");
+    }
+    assert!(
+        dockerfile.contains("target/release/.fingerprint/bbb-connector-*"),
+        "the placeholders' fingerprints are removed, or the real sources (older in the context) are not compiled"
+    );
+}
+
+#[test]
 fn the_image_runs_unprivileged_on_a_volume_with_a_mounted_configuration() {
     let dockerfile = repo_file("Dockerfile");
     let lines = instructions(&dockerfile);
