@@ -3,6 +3,7 @@
 
 mod postgres;
 mod record;
+mod shared;
 mod sqlite;
 mod statements;
 

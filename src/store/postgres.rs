@@ -9,12 +9,12 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use sqlx::{Connection, Row};
 
-use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, ReadyRecordingRecord, NEW_MEETING_COLUMNS};
-use super::statements;
+use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, NEW_MEETING_COLUMNS};
 use super::{
     pending_of, pool_options, redact_database_url, GetOrCreate, PendingMigration, ReadyRecording, Store, StoreError,
     StoreOptions,
 };
+use super::{shared, statements};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -128,22 +128,11 @@ impl Store for PostgresStore {
     }
 
     async fn record_recording_ready(&self, guid: Guid, record_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(statements::RECORD_RECORDING_READY)
-            .bind(guid.to_string())
-            .bind(record_id)
-            .bind(at)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(inserted == 1)
+        shared::record_recording_ready(&self.pool, guid, record_id, at).await
     }
 
     async fn ready_recordings(&self, guid: Guid) -> Result<Vec<ReadyRecording>, StoreError> {
-        let records = sqlx::query_as::<_, ReadyRecordingRecord>(statements::READY_RECORDINGS)
-            .bind(guid.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(records.into_iter().map(ReadyRecording::from).collect())
+        shared::ready_recordings(&self.pool, guid).await
     }
 
     async fn remember_nonce(

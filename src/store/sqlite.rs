@@ -9,11 +9,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
-use super::record::{
-    bind_new_meeting, meeting_of, NewMeetingJson, ReadyRecordingRecord, Timestamp, NEW_MEETING_COLUMNS,
-};
-use super::statements;
+use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, Timestamp, NEW_MEETING_COLUMNS};
 use super::{pending_of, pool_options, GetOrCreate, PendingMigration, ReadyRecording, Store, StoreError, StoreOptions};
+use super::{shared, statements};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -171,22 +169,11 @@ impl Store for SqliteStore {
     }
 
     async fn record_recording_ready(&self, guid: Guid, record_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(statements::RECORD_RECORDING_READY)
-            .bind(guid.to_string())
-            .bind(record_id)
-            .bind(Timestamp(at))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(inserted == 1)
+        shared::record_recording_ready(&self.pool, guid, record_id, at).await
     }
 
     async fn ready_recordings(&self, guid: Guid) -> Result<Vec<ReadyRecording>, StoreError> {
-        let records = sqlx::query_as::<_, ReadyRecordingRecord>(statements::READY_RECORDINGS)
-            .bind(guid.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(records.into_iter().map(ReadyRecording::from).collect())
+        shared::ready_recordings(&self.pool, guid).await
     }
 
     async fn remember_nonce(

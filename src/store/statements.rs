@@ -22,7 +22,7 @@ pub const PURGE_INACTIVE: &str = concat!("delete from meetings where ", inactive
 /// deleted meanwhile gets no row (rather than a foreign key error).
 pub const RECORD_RECORDING_READY: &str = "insert into recordings_ready (guid, record_id, notified_at) \
     select $1, $2, $3 where exists (select 1 from meetings where guid = $1) \
-    on conflict (guid, record_id) do nothing";
+    on conflict (guid, record_id) do nothing returning guid";
 pub const READY_RECORDINGS: &str =
     "select record_id, notified_at from recordings_ready where guid = $1 order by notified_at, record_id";
 pub const KEEP_SECRET_KEY: &str =
