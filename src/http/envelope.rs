@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use crate::bbb::BbbError;
 use crate::rendezvous::RendezvousError;
@@ -17,7 +18,82 @@ pub struct Envelope<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Envelope<T> {
     fn into_response(self) -> Response {
-        Json(json!({"err": 0, "data": self.0})).into_response()
+        Json(Success { err: 0, data: self.0 }).into_response()
+    }
+}
+
+/// The body of a successful answer, as sent and as /openapi.json describes it.
+#[derive(Serialize, ToSchema)]
+pub struct Success<T> {
+    /// Always 0.
+    #[schema(minimum = 0, maximum = 0)]
+    pub err: u8,
+    pub data: T,
+}
+
+/// The body of a refusal or a failure: `ApiError::body` writes it.
+#[derive(Serialize, ToSchema)]
+pub struct Failure {
+    /// Always 1.
+    #[schema(minimum = 1, maximum = 1)]
+    pub err: u8,
+    pub err_class: ErrClass,
+    /// A sentence for people; not to be parsed.
+    pub err_desc: String,
+    /// `null`, or BBB's `message_key` and `message` with `bbb-error`.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+}
+
+/// The stable identifiers of the errors, which clients may branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrClass {
+    /// 400: malformed JSON, a missing or invalid field, a reserved parameter.
+    InvalidPayload,
+    /// 403: no or bad credentials on a protected endpoint.
+    AccessDenied,
+    /// 404: unknown slug, guid, or wrong join key.
+    NotFound,
+    /// 200 with err 1: the same idempotent_id with different parameters; do not retry.
+    IdempotencyConflict,
+    /// 413: a body over 64 KiB.
+    PayloadTooLarge,
+    /// 405.
+    MethodNotAllowed,
+    /// 400: a Host header not in `allowed_hosts`.
+    InvalidHost,
+    /// 429, with `Retry-After`.
+    RateLimited,
+    /// 408: the request head or body was not received in time.
+    RequestTimeout,
+    /// 200 with err 1 (502 on join links): BBB answered FAILED.
+    BbbError,
+    /// 502, or 504 on a timeout: BBB could not be reached or answered garbage.
+    BbbUnavailable,
+    /// 503: the database is down or did not answer.
+    ServiceUnavailable,
+    /// 500: stored data that cannot be read back.
+    InternalError,
+}
+
+impl ErrClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidPayload => "invalid-payload",
+            Self::AccessDenied => "access-denied",
+            Self::NotFound => "not-found",
+            Self::IdempotencyConflict => "idempotency-conflict",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::InvalidHost => "invalid-host",
+            Self::RateLimited => "rate-limited",
+            Self::RequestTimeout => "request-timeout",
+            Self::BbbError => "bbb-error",
+            Self::BbbUnavailable => "bbb-unavailable",
+            Self::ServiceUnavailable => "service-unavailable",
+            Self::InternalError => "internal-error",
+        }
     }
 }
 
@@ -95,21 +171,25 @@ impl ApiError {
 
     /// The stable identifier clients may branch on.
     pub fn err_class(&self) -> &'static str {
+        self.class().as_str()
+    }
+
+    fn class(&self) -> ErrClass {
         match self {
-            Self::InvalidPayload(_) => "invalid-payload",
-            Self::AccessDenied(_) => "access-denied",
-            Self::NotFound(_) => "not-found",
-            Self::IdempotencyConflict(_) => "idempotency-conflict",
-            Self::PayloadTooLarge => "payload-too-large",
-            Self::MethodNotAllowed => "method-not-allowed",
-            Self::InvalidHost => "invalid-host",
-            Self::RateLimited { .. } => "rate-limited",
-            Self::RequestTimeout => "request-timeout",
-            Self::Bbb(BbbError::Api { .. }) => "bbb-error",
-            Self::Bbb(_) => "bbb-unavailable",
-            Self::Store(StoreError::InvalidData(_)) => "invalid-payload",
-            Self::Store(StoreError::Corrupt(_)) => "internal-error",
-            Self::Store(_) => "service-unavailable",
+            Self::InvalidPayload(_) => ErrClass::InvalidPayload,
+            Self::AccessDenied(_) => ErrClass::AccessDenied,
+            Self::NotFound(_) => ErrClass::NotFound,
+            Self::IdempotencyConflict(_) => ErrClass::IdempotencyConflict,
+            Self::PayloadTooLarge => ErrClass::PayloadTooLarge,
+            Self::MethodNotAllowed => ErrClass::MethodNotAllowed,
+            Self::InvalidHost => ErrClass::InvalidHost,
+            Self::RateLimited { .. } => ErrClass::RateLimited,
+            Self::RequestTimeout => ErrClass::RequestTimeout,
+            Self::Bbb(BbbError::Api { .. }) => ErrClass::BbbError,
+            Self::Bbb(_) => ErrClass::BbbUnavailable,
+            Self::Store(StoreError::InvalidData(_)) => ErrClass::InvalidPayload,
+            Self::Store(StoreError::Corrupt(_)) => ErrClass::InternalError,
+            Self::Store(_) => ErrClass::ServiceUnavailable,
         }
     }
 
@@ -125,11 +205,14 @@ impl ApiError {
 
     /// The error object of the envelope.
     pub fn body(&self) -> Value {
-        let mut body = json!({"err": 1, "err_class": self.err_class(), "err_desc": self.description(), "data": null});
-        if let Self::Bbb(BbbError::Api { message_key, message }) = self {
-            body["data"] = json!({"message_key": message_key, "message": message});
-        }
-        body
+        let data = match self {
+            Self::Bbb(BbbError::Api { message_key, message }) => {
+                Some(json!({"message_key": message_key, "message": message}))
+            }
+            _ => None,
+        };
+        let failure = Failure { err: 1, err_class: self.class(), err_desc: self.description(), data };
+        serde_json::to_value(failure).unwrap_or_else(|_| json!({"err": 1}))
     }
 
     /// Logs the error once: server errors at ERROR, refusals at INFO. The message may quote
@@ -157,5 +240,39 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), Json(self.body())).into_response();
         self.add_headers(&mut response);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_err_class_is_written_as_its_schema_says() {
+        let all = [
+            ErrClass::InvalidPayload,
+            ErrClass::AccessDenied,
+            ErrClass::NotFound,
+            ErrClass::IdempotencyConflict,
+            ErrClass::PayloadTooLarge,
+            ErrClass::MethodNotAllowed,
+            ErrClass::InvalidHost,
+            ErrClass::RateLimited,
+            ErrClass::RequestTimeout,
+            ErrClass::BbbError,
+            ErrClass::BbbUnavailable,
+            ErrClass::ServiceUnavailable,
+            ErrClass::InternalError,
+        ];
+        for class in all {
+            assert_eq!(serde_json::to_value(class).unwrap(), json!(class.as_str()), "{class:?}");
+        }
+    }
+
+    #[test]
+    fn a_failure_has_the_four_keys_of_the_envelope() {
+        let body = ApiError::NotFound("no such rendezvous".to_owned()).body();
+
+        assert_eq!(body, json!({"err": 1, "err_class": "not-found", "err_desc": "no such rendezvous", "data": null}));
     }
 }

@@ -11,12 +11,35 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::query_value;
 use super::client::ClientAddress;
-use super::envelope::ApiError;
+use super::envelope::{ApiError, Failure};
 use super::extract::{JoinPath, PublicBase};
 use super::guards::Guards;
 use super::links::{error_answer, open_link};
 use crate::rendezvous::Rendezvous;
 
+/// Opens the meeting: (re)creates it on BBB, then redirects to a BBB join URL signed now.
+///
+/// The agent joins as moderator, the user as viewer; no other query parameter reaches BBB. A
+/// browser gets an HTML page on an error, other clients the envelope. `HEAD` answers 200 and
+/// does nothing (for link scanners and previewers).
+#[utoipa::path(
+    method(get, head),
+    path = "/bbb/{slug}/meeting/{guid}/join/{role}/{key}/",
+    tag = "links",
+    params(
+        ("slug" = String, Path, description = "The connector"),
+        ("guid" = String, Path, description = "The rendezvous"),
+        ("role" = String, Path, description = "`agent` or `user`", example = "user"),
+        ("key" = String, Path, description = "That role's join key, as the meeting object hands it out"),
+        ("full_name" = Option<String>, Query, description = "The name to show in the meeting"),
+    ),
+    responses(
+        (status = 302, description = "To BBB's join URL (`Location`); `HEAD`: 200, no redirect"),
+        (status = 404, description = "`not-found`: no such rendezvous or wrong key", body = Failure),
+        (status = 429, description = "`rate-limited`, with `Retry-After`", body = Failure),
+        (status = 502, description = "`bbb-error` or `bbb-unavailable` (504 on a timeout)", body = Failure),
+    )
+)]
 pub async fn get_join(
     State(rendezvous): State<Arc<Rendezvous>>,
     State(guards): State<Arc<Guards>>,

@@ -4,6 +4,8 @@
 mod auth;
 mod callbacks;
 mod client;
+mod doc_page;
+mod docs;
 pub mod envelope;
 mod extract;
 pub mod guards;
@@ -11,6 +13,7 @@ mod health;
 mod join;
 mod links;
 mod meetings;
+mod openapi;
 mod operations;
 mod page;
 mod pages;
@@ -23,11 +26,12 @@ mod views;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::http::header::CONNECTION;
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 
@@ -39,33 +43,97 @@ pub use state::AppState;
 
 const MEETING: &str = "/bbb/{slug}/meeting/{guid}";
 
+/// Which layers a route is served behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure {
+    /// The `/bbb/` routes: the Host is checked against `allowed_hosts`.
+    HostChecked,
+    /// Polled by browsers of other origins: the Host check, inside the CORS layer.
+    CrossOrigin,
+    /// Probes and the OpenAPI document: answered whatever the Host.
+    AnyHost,
+}
+
+/// One row of the route table: a path (served with and without its trailing slash), its
+/// methods and their handlers.
+pub struct Route {
+    pub path: String,
+    pub exposure: Exposure,
+    /// The methods routed, in the order given; each has its handler in `handler`.
+    pub methods: Vec<Method>,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    fn new(path: impl Into<String>, exposure: Exposure) -> Self {
+        Self { path: path.into(), exposure, methods: Vec::new(), handler: MethodRouter::new() }
+    }
+
+    fn with<H, T>(mut self, method: Method, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
+        self.handler = self.handler.on(filter, handler);
+        self.methods.push(method);
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(self, handler: H) -> Self {
+        self.with(Method::GET, handler)
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(self, handler: H) -> Self {
+        self.with(Method::POST, handler)
+    }
+}
+
+/// Every route of the service, once: the router serves them and a test holds /openapi.json to
+/// them.
+pub fn route_table() -> Vec<Route> {
+    use Exposure::{AnyHost, CrossOrigin, HostChecked};
+    vec![
+        Route::new("/bbb/{slug}", HostChecked).get(docs::get_doc_page),
+        Route::new("/bbb/{slug}/meeting", HostChecked).post(meetings::post_meeting),
+        Route::new(MEETING, HostChecked).get(meetings::get_meeting),
+        Route::new(format!("{MEETING}/join/{{role}}/{{key}}"), HostChecked)
+            .get(join::get_join)
+            .with(Method::HEAD, links::head_link),
+        Route::new(format!("{MEETING}/end"), HostChecked).post(operations::post_end),
+        Route::new(format!("{MEETING}/recordings"), HostChecked).get(operations::get_recordings),
+        Route::new("/bbb/{slug}/status", HostChecked).get(operations::get_status),
+        Route::new(format!("{MEETING}/page/{{role}}/{{key}}"), HostChecked)
+            .get(pages::get_page)
+            .with(Method::HEAD, links::head_link),
+        Route::new(format!("{MEETING}/callback/end/{{token}}"), HostChecked)
+            .get(callbacks::meeting_ended)
+            .post(callbacks::meeting_ended),
+        Route::new("/bbb/{slug}/callback/recording-ready", HostChecked).post(callbacks::recording_ready),
+        // OPTIONS must be routed for the CORS layer (applied per method) to answer preflights.
+        Route::new(format!("{MEETING}/is-running"), CrossOrigin)
+            .get(running::get_is_running)
+            .with(Method::OPTIONS, running::preflight),
+        Route::new("/healthz", AnyHost).get(health::get_healthz),
+        Route::new("/readyz", AnyHost).get(health::get_readyz),
+        Route::new("/openapi.json", AnyHost).get(docs::get_openapi),
+    ]
+}
+
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
-    let mut routes = Router::new();
-    routes = both_slashes(routes, "/bbb/{slug}/meeting", post(meetings::post_meeting));
-    routes = both_slashes(routes, MEETING, get(meetings::get_meeting));
-    routes =
-        both_slashes(routes, &format!("{MEETING}/join/{{role}}/{{key}}"), get(join::get_join).head(links::head_link));
-    routes = both_slashes(routes, &format!("{MEETING}/end"), post(operations::post_end));
-    routes = both_slashes(routes, &format!("{MEETING}/recordings"), get(operations::get_recordings));
-    routes = both_slashes(routes, "/bbb/{slug}/status", get(operations::get_status));
-    routes =
-        both_slashes(routes, &format!("{MEETING}/page/{{role}}/{{key}}"), get(pages::get_page).head(links::head_link));
-    routes = both_slashes(
-        routes,
-        &format!("{MEETING}/callback/end/{{token}}"),
-        get(callbacks::meeting_ended).post(callbacks::meeting_ended),
-    );
-    routes = both_slashes(routes, "/bbb/{slug}/callback/recording-ready", post(callbacks::recording_ready));
-    // OPTIONS must be routed for the CORS layer (applied per method) to answer preflights.
-    let polled = get(running::get_is_running).options(|| async { StatusCode::NO_CONTENT });
+    let (mut routes, mut cross_origin, mut probes) = (Router::new(), Router::new(), Router::new());
+    for route in route_table() {
+        let group = match route.exposure {
+            Exposure::HostChecked => &mut routes,
+            Exposure::CrossOrigin => &mut cross_origin,
+            Exposure::AnyHost => &mut probes,
+        };
+        *group = both_slashes(std::mem::take(group), &route.path, route.handler);
+    }
     let host_checked = || middleware::from_fn_with_state(state.clone(), links::check_host);
     // Inside the CORS layer, so that a refused Host is answered with CORS headers too.
-    let open_cross_origin =
-        both_slashes(Router::new(), &format!("{MEETING}/is-running"), polled).route_layer(host_checked()).layer(cors());
-    let mut probes = Router::new();
-    probes = both_slashes(probes, "/healthz", get(health::get_healthz));
-    probes = both_slashes(probes, "/readyz", get(health::get_readyz));
+    let open_cross_origin = cross_origin.route_layer(host_checked()).layer(cors());
     let router = routes
         .route_layer(host_checked())
         .merge(open_cross_origin)

@@ -16,7 +16,8 @@ use super::envelope::ApiError;
 const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;\
     line-height:1.5}.button{display:inline-block;padding:.8rem 1.4rem;background:#0b5cad;color:#fff;\
     border-radius:.4rem;text-decoration:none;font-size:1.1rem}.button:focus{outline:3px solid #f90}\
-    [hidden]{display:none}.detail{color:#555;font-size:.9rem}";
+    [hidden]{display:none}.detail{color:#555;font-size:.9rem}pre{overflow-x:auto;background:#f4f4f4;\
+    padding:.6rem}code{overflow-wrap:anywhere}";
 
 /// Polls is-running (its URL and the words to show come from the page's attributes) and
 /// reveals the Join button once the meeting runs.
@@ -92,7 +93,7 @@ pub fn error_page(error: &ApiError) -> Response {
 }
 
 /// The `<head>` of every page: our one stylesheet, allowed by its hash.
-fn head(title: &str) -> Markup {
+pub(super) fn head(title: &str) -> Markup {
     html! {
         head {
             meta charset="utf-8";

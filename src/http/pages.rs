@@ -18,6 +18,26 @@ use super::views::MeetingView;
 use crate::domain::JoinRole;
 use crate::rendezvous::Rendezvous;
 
+/// The landing page of a role, in French or English by `Accept-Language`.
+///
+/// The user's page waits for the agent and offers to join once the meeting runs; the agent's
+/// page offers to start it at once. `HEAD` answers 200 and does nothing.
+#[utoipa::path(
+    method(get, head),
+    path = "/bbb/{slug}/meeting/{guid}/page/{role}/{key}/",
+    tag = "links",
+    params(
+        ("slug" = String, Path, description = "The connector"),
+        ("guid" = String, Path, description = "The rendezvous"),
+        ("role" = String, Path, description = "`agent` or `user`", example = "user"),
+        ("key" = String, Path, description = "That role's join key, as the meeting object hands it out"),
+    ),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html"),
+        (status = 404, description = "A page saying the link is not valid", content_type = "text/html"),
+        (status = 429, description = "A page asking to wait (`Retry-After`)", content_type = "text/html"),
+    )
+)]
 pub async fn get_page(
     State(rendezvous): State<Arc<Rendezvous>>,
     State(guards): State<Arc<Guards>>,
