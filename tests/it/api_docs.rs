@@ -6,11 +6,13 @@ use std::collections::BTreeSet;
 use base64::Engine;
 use bbb_connector::http::route_table;
 use bbb_connector::testing::TestDatabase;
-use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE};
+use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, HOST};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, OPS_KEY, OUTSIDER_KEY, PORTAL_PASSWORD, SECRET_KEY, SHARED_SECRET, WCS_KEY};
+use crate::helpers::{
+    spawn_simulator, TestApp, OPS_KEY, OUTSIDER_KEY, PORTAL_PASSWORD, SECRET_KEY, SHARED_SECRET, WCS_KEY,
+};
 
 const OPERATIONS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -237,7 +239,32 @@ async fn the_documentation_page_sends_the_page_security_headers(db: &TestDatabas
     assert!(policy.contains(&format!("'sha256-{hash}'")), "the page's style is not allowed by {policy}");
 }
 
+async fn the_documentation_page_is_host_checked_and_rate_limited_like_the_landing_pages(db: &TestDatabase) {
+    let app = TestApp::spawn_configured(db, spawn_simulator().await, |config| {
+        config.allowed_hosts = vec!["rdv.example.org".to_owned()];
+        config.trusted_proxies = Vec::new();
+        config.limits.open_requests_per_second = 1;
+        config.limits.open_burst = 2;
+    })
+    .await;
+    let port = app.base.rsplit(':').next().unwrap();
+    let url = app.url("/bbb/visio/");
+
+    let forged = app.http.get(&url).header(HOST, "evil.example").send().await.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = app.http.get(&url).header(HOST, format!("rdv.example.org:{port}")).send().await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    let (status, document) = app.get_json(&app.url("/openapi.json")).await;
+
+    assert_eq!(forged.status(), 400);
+    assert_eq!(statuses, [200, 200, 429]);
+    assert_eq!(status, 200, "the document builds no URL from the Host: {document}");
+}
+
 crate::on_both_backends!(
+    the_documentation_page_is_host_checked_and_rate_limited_like_the_landing_pages,
     the_openapi_document_describes_every_route_and_only_those,
     the_openapi_document_is_well_formed,
     the_openapi_document_names_every_err_class_and_shows_examples,
