@@ -17,6 +17,8 @@ use crate::rendezvous::Connector;
 
 /// The prefix of the paths a connector's page lists.
 const CONNECTOR_PATHS: &str = "/bbb/{slug}/";
+/// The tag of what BBB calls back: open, but checked by a token of their own.
+const CALLBACKS_TAG: &str = "callbacks";
 /// The workflow variable name of the example webservice call.
 const WCS_VARIABLE: &str = "bbb";
 
@@ -61,6 +63,7 @@ struct Wording {
     endpoints: &'static str,
     access: &'static str,
     open: &'static str,
+    callback: &'static str,
     protected: &'static str,
     nobody: &'static str,
     anonymous: &'static str,
@@ -91,6 +94,7 @@ const FRENCH: Wording = Wording {
     endpoints: "Points d'accès",
     access: "Accès",
     open: "ouvert à tous",
+    callback: "appelé par le serveur BBB ; vérifié par un jeton tiré des secrets du connecteur",
     protected: "protégé ; ce connecteur accepte",
     nobody: "aucun utilisateur d'API n'y a accès",
     anonymous: "les appels sans identifiant",
@@ -121,6 +125,7 @@ const ENGLISH: Wording = Wording {
     endpoints: "Endpoints",
     access: "Access",
     open: "open to anyone",
+    callback: "called by the BBB server; checked by a token drawn from the connector's secrets",
     protected: "protected; this connector accepts",
     nobody: "no api user may call it",
     anonymous: "calls without credentials",
@@ -230,6 +235,9 @@ impl DocPage<'_> {
     }
 
     fn access_text(&self, words: &Wording, operation: &Operation) -> String {
+        if operation.tags.iter().flatten().any(|tag| tag == CALLBACKS_TAG) {
+            return words.callback.to_owned();
+        }
         if operation.security.as_ref().is_none_or(Vec::is_empty) {
             return words.open.to_owned();
         }

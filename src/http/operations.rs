@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use super::auth::Caller;
@@ -50,10 +51,7 @@ pub async fn post_end(
 /// One recording of the rendezvous, as the API hands it out. One BBB said was ready but no
 /// longer lists has its id and `ready_notified_at` only (`state` null).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "6f1c0f5e2d8a4c3b9e7d1a2b3c4d5e6f-1780315200000", "state": "published",
-    "published": true, "start": 1_780_315_200_000_u64, "end": 1_780_317_000_000_u64,
-    "playback_urls": [{"type": "presentation", "url": "https://bbb.example.net/playback/presentation/2.3/6f1c"}],
-    "ready_notified_at": "2026-06-01T12:31:00Z"}))]
+#[schema(example = recording_example)]
 pub struct RecordingView {
     /// BBB's recordID.
     id: String,
@@ -68,6 +66,18 @@ pub struct RecordingView {
     playback_urls: Vec<PlaybackView>,
     /// When BBB first said it was ready (the recording-ready callback); null when it did not.
     ready_notified_at: Option<DateTime<Utc>>,
+}
+
+fn recording_example() -> Value {
+    json!({
+        "id": "6f1c0f5e2d8a4c3b9e7d1a2b3c4d5e6f-1780315200000",
+        "state": "published",
+        "published": true,
+        "start": 1_780_315_200_000_u64,
+        "end": 1_780_317_000_000_u64,
+        "playback_urls": [{"type": "presentation", "url": "https://video.example.net/playback/presentation/2.3/6f1c"}],
+        "ready_notified_at": "2026-06-01T12:31:00Z",
+    })
 }
 
 /// One way to play a recording back.
@@ -109,7 +119,8 @@ impl From<KnownRecording> for RecordingView {
         ("guid" = String, Path, description = "The rendezvous"),
     ),
     responses(
-        (status = 200, description = "The recordings (err 0), or err 1 with `bbb-error`", body = Success<Vec<RecordingView>>),
+        (status = 200, description = "The recordings (err 0), or err 1 with `bbb-error`", body = Success<Vec<RecordingView>>,
+         example = json!({"err": 0, "data": [recording_example()]})),
         (status = 403, description = "`access-denied`", body = Failure),
         (status = 404, description = "`not-found`", body = Failure),
         (status = 502, description = "`bbb-unavailable` (504 on a timeout)", body = Failure),

@@ -206,6 +206,7 @@ async fn the_documentation_page_speaks_the_reader_s_language_and_says_who_may_ca
     assert!(english.contains("lang=\"en\"") && english.contains("Endpoints"));
     assert!(english.contains("the Publik signature, an api key (apikey), HTTP Basic authentication"));
     assert!(english.contains("open to anyone"), "the links are open");
+    assert!(english.contains("called by the BBB server"), "the callbacks");
     assert!(open.contains("this connector accepts calls without credentials"));
     assert!(!open.contains("the Publik signature"), "open lets in no api user");
 }
