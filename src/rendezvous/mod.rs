@@ -66,6 +66,11 @@ impl Rendezvous {
         Self { store, secret_key, clock }
     }
 
+    /// Now, on the service's clock, as the store keeps it.
+    fn now(&self) -> DateTime<Utc> {
+        stamp(&self.clock)
+    }
+
     /// The rendezvous of `(connector, request.idempotent_id)`, created if new; the same
     /// idempotent_id with other parameters is a conflict. Calls BBB `create` when the
     /// rendezvous has no stored answer yet (new, or an earlier attempt failed).
@@ -83,7 +88,7 @@ impl Rendezvous {
             user_key: JoinKey::generate(),
             attendee_pw: random_hex(BBB_PASSWORD_BYTES),
             moderator_pw: random_hex(BBB_PASSWORD_BYTES),
-            created: store::now(),
+            created: self.now(),
         };
         let outcome = self.store.get_or_create_meeting(&new).await?;
         if !outcome.created && outcome.meeting.request != new.request {
@@ -132,7 +137,7 @@ impl Rendezvous {
         asked_name: Option<&str>,
         base: &str,
     ) -> Result<String, RendezvousError> {
-        let created = self.create_on_bbb(connector, meeting, base, Some(store::now())).await?;
+        let created = self.create_on_bbb(connector, meeting, base, Some(self.now())).await?;
         let full_name = display_name(connector, meeting, role, asked_name);
         let password = match role {
             JoinRole::Agent => &meeting.moderator_pw,
@@ -172,14 +177,15 @@ impl Rendezvous {
             meeting_ended_url: Some(self.end_callback_url(base, meeting)),
             parameters,
         };
-        let (bbb, store, guid) = (connector.bbb.clone(), Arc::clone(&self.store), meeting.guid);
+        let (bbb, store, guid, clock) =
+            (connector.bbb.clone(), Arc::clone(&self.store), meeting.guid, self.clock.clone());
         let stored_answer = meeting.bbb_create_answer.clone();
         let note_join = join_followed_at.filter(|_| meeting.join_followed_at.is_none());
         let created = connector
             .creates
             .try_get_with(guid, async move {
                 let answer = bbb.create(&request).await.map_err(RendezvousError::Bbb)?;
-                let recorded_at = store::now();
+                let recorded_at = stamp(&clock);
                 if stored_answer.as_ref() != Some(&answer.meeting_info) || note_join.is_some() {
                     store.record_create_answer(guid, &answer.meeting_info, recorded_at, note_join).await?;
                 }
@@ -215,7 +221,7 @@ impl Rendezvous {
         let (store, checked, clock) = (Arc::clone(&self.store), Arc::clone(connector), self.clock.clone());
         let check = async move {
             let started_at = clock.instant();
-            let state = check_running(store, Arc::clone(&checked), guid).await?;
+            let state = check_running(store, Arc::clone(&checked), guid, &clock).await?;
             let answer = CheckedState { state, started_at };
             // Kept before the check stops being shared, so that no caller in between asks again.
             checked.running.insert(guid, answer).await;
@@ -255,7 +261,7 @@ impl Rendezvous {
     }
 
     async fn mark_ended(&self, connector: &Connector, guid: Guid) -> Result<(), RendezvousError> {
-        self.store.record_running_state(guid, false, store::now()).await?;
+        self.store.record_running_state(guid, false, self.now()).await?;
         connector.running.invalidate(&guid).await;
         Ok(())
     }
@@ -268,6 +274,7 @@ async fn check_running(
     store: Arc<dyn Store>,
     connector: Arc<Connector>,
     guid: Guid,
+    clock: &Clock,
 ) -> Result<RunningState, RendezvousError> {
     let Some(meeting) = store.find_meeting(guid).await?.filter(|meeting| meeting.slug == connector.slug) else {
         return Ok(RunningState::Unknown);
@@ -278,7 +285,7 @@ async fn check_running(
     match connector.bbb.is_meeting_running(&guid.to_string()).await {
         Ok(running) => {
             if running || meeting.running {
-                store.record_running_state(guid, running, store::now()).await?;
+                store.record_running_state(guid, running, stamp(clock)).await?;
             }
             Ok(RunningState::Known { running, stale: false })
         }
@@ -288,6 +295,11 @@ async fn check_running(
             Ok(RunningState::Known { running: meeting.running, stale: true })
         }
     }
+}
+
+/// The time on `clock` as the store keeps it (to the microsecond).
+fn stamp(clock: &Clock) -> DateTime<Utc> {
+    store::truncate_to_micros(clock.now())
 }
 
 /// The asked name, else the stored name for the role, else the connector default; control

@@ -9,7 +9,6 @@ use secrecy::ExposeSecret;
 use super::{Connector, Rendezvous, RendezvousError};
 use crate::bbb::{verify_recording_ready, Recording, RecordingReadyError};
 use crate::domain::Guid;
-use crate::store;
 
 /// One recording of a rendezvous.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +34,7 @@ impl Rendezvous {
     /// Idempotent: a repeat keeps the first time.
     pub async fn recording_ready(&self, connector: &Connector, signed_parameters: &str) -> Result<(), RendezvousError> {
         let secret = connector.config.shared_secret.expose_secret();
-        let ready = verify_recording_ready(signed_parameters, secret, store::now().timestamp()).map_err(|error| {
+        let ready = verify_recording_ready(signed_parameters, secret, self.now().timestamp()).map_err(|error| {
             tracing::debug!(error = ?error.to_string(), "recording-ready: signed_parameters refused");
             match error {
                 RecordingReadyError::Refused(_) => RendezvousError::InvalidToken,
@@ -44,7 +43,7 @@ impl Rendezvous {
         })?;
         let guid: Guid = ready.meeting_id.parse().map_err(|_| RendezvousError::NotFound)?;
         self.find(connector, guid).await?;
-        let first = self.store.record_recording_ready(guid, &ready.record_id, store::now()).await?;
+        let first = self.store.record_recording_ready(guid, &ready.record_id, self.now()).await?;
         tracing::info!(%guid, record_id = ?ready.record_id, first, "BBB reported a recording ready");
         Ok(())
     }

@@ -184,7 +184,7 @@ async fn a_join_writes_only_when_the_answer_of_bbb_changed(db: &TestDatabase) {
     assert_eq!(status_of(app.http.get(link)).await, 302);
     let first = app.get_json(&meeting_url).await.1;
 
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    app.clock.advance(Duration::from_millis(20));
     for _ in 0..3 {
         assert_eq!(status_of(app.http.get(link)).await, 302);
     }
@@ -194,7 +194,7 @@ async fn a_join_writes_only_when_the_answer_of_bbb_changed(db: &TestDatabase) {
     assert_eq!(after["data"]["updated"], first["data"]["updated"], "a join rewrote an unchanged answer");
     // When BBB forgot the meeting, its new answer is stored.
     app.simulator.forget_all_meetings();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    app.clock.advance(Duration::from_millis(20));
     assert_eq!(status_of(app.http.get(link)).await, 302);
     let recreated = app.get_json(&meeting_url).await.1;
     assert_ne!(recreated["data"]["updated"], first["data"]["updated"]);
