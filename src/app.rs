@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use secrecy::SecretString;
 use tokio::net::{TcpListener, TcpSocket};
 
@@ -14,7 +15,8 @@ use crate::domain::ids::random_hex;
 use crate::domain::Clock;
 use crate::http::guards::Guards;
 pub use crate::http::AppState;
-use crate::rendezvous::{Connectors, Rendezvous};
+use crate::http::Settings;
+use crate::rendezvous::{ConnectorChanges, Connectors, Rendezvous};
 use crate::server::{self, ConnectionLimits};
 use crate::store::{self, Store, StoreOptions};
 
@@ -68,8 +70,91 @@ impl AppState {
         let connectors = Arc::new(Connectors::from_config(&config).context("cannot set up the BBB clients")?);
         let rendezvous = Rendezvous::new(Arc::clone(&store), secret_key, clock);
         let guards = Guards::start(&config.limits);
-        Ok(Self { store, rendezvous: Arc::new(rendezvous), connectors, config: Arc::new(config), guards })
+        let settings = Arc::new(ArcSwap::from_pointee(Settings { config: Arc::new(config), connectors }));
+        Ok(Self { store, rendezvous: Arc::new(rendezvous), guards, settings })
     }
+
+    /// Puts `new` in force as far as it can be without a restart: the connectors whose settings
+    /// did not change are kept (with their BBB client and caches), the keys that need a restart
+    /// keep their running values. Requests in flight finish with the settings they started with.
+    pub fn reload(&self, new: Config) -> anyhow::Result<Reloaded> {
+        let running = self.settings.load_full();
+        let (config, waiting) = running.config.reloaded(new);
+        let (connectors, connectors_changed) =
+            running.connectors.reconfigured(&config).context("cannot set up the BBB clients")?;
+        let api_users = config.api_users.len();
+        self.settings.store(Arc::new(Settings { config: Arc::new(config), connectors: Arc::new(connectors) }));
+        Ok(Reloaded { connectors_changed, waiting, api_users })
+    }
+}
+
+/// What a reload did.
+#[derive(Debug)]
+pub struct Reloaded {
+    pub connectors_changed: ConnectorChanges,
+    /// The keys that changed but take effect only at a restart.
+    pub waiting: Vec<&'static str>,
+    /// How many api users are now in force.
+    pub api_users: usize,
+}
+
+impl std::fmt::Display for Reloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ConnectorChanges { added, changed, removed } = &self.connectors_changed;
+        let groups = [("added", added), ("changed", changed), ("removed", removed)];
+        let mut any = false;
+        for (what, slugs) in groups.into_iter().filter(|(_, slugs)| !slugs.is_empty()) {
+            write!(f, "{}connectors {what}: {}", if any { "; " } else { "" }, slugs.join(", "))?;
+            any = true;
+        }
+        if !any {
+            write!(f, "no connector added, changed or removed")?;
+        }
+        write!(f, "; {} api user(s)", self.api_users)
+    }
+}
+
+/// Reloads the configuration from `path` (none: defaults) and the environment on each SIGHUP,
+/// for as long as the service runs. The handler is installed before this returns: from then on
+/// a SIGHUP no longer ends the process.
+#[cfg(unix)]
+pub fn reload_on_hangup(
+    state: AppState,
+    path: Option<std::path::PathBuf>,
+) -> std::io::Result<impl Future<Output = ()>> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    Ok(async move {
+        while hangups.recv().await.is_some() {
+            reload_from(&state, path.as_deref());
+        }
+    })
+}
+
+/// One reload, told in the log: an ERROR line when nothing changed (the running configuration
+/// stays), else a WARN line naming the keys that wait for a restart, if any, and an INFO line.
+#[cfg(unix)]
+fn reload_from(state: &AppState, path: Option<&std::path::Path>) {
+    let refused = "configuration not reloaded, the running one stays in force";
+    let reloaded = match Config::load(path) {
+        Err(error) => {
+            tracing::error!("{refused}: {error}");
+            return;
+        }
+        Ok(new) => match state.reload(new) {
+            Err(error) => {
+                tracing::error!("{refused}: {error:#}");
+                return;
+            }
+            Ok(reloaded) => reloaded,
+        },
+    };
+    if !reloaded.waiting.is_empty() {
+        tracing::warn!(
+            "configuration changed keys that take effect only at a restart: {} (their running values stay)",
+            reloaded.waiting.join(", ")
+        );
+    }
+    tracing::info!("configuration reloaded: {reloaded}");
 }
 
 /// Connections the kernel may queue while the service is at `max_connections` (the standard
@@ -96,12 +181,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let configured = &state.config.limits;
+    let config = state.config();
+    let configured = &config.limits;
     let limits = ConnectionLimits {
         header_read_timeout: configured.header_read_timeout(),
         max_connections: server::connection_cap(configured.max_connections, server::raise_open_file_limit()),
     };
-    if state.config.trusts_any_host() {
+    if config.trusts_any_host() {
         tracing::warn!(
             "public_url is not set and allowed_hosts accepts any Host: the URLs handed out (and the \
              meeting-ended callback given to BBB) follow whatever Host a client sends; set public_url"

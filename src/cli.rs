@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, AppState};
@@ -141,12 +142,16 @@ fn load_config(arg: &ConfigArg) -> Result<Config, ConfigError> {
 }
 
 async fn serve(arg: &ConfigArg) -> Result<(), Failure> {
-    let config = load_config(arg)?;
+    let path = config::locate(arg.config.as_deref());
+    let config = Config::load(path.as_deref())?;
     telemetry::init(config.log_format);
     let database = store::redact_database_url(&config.database_url);
     let listen = config.listen.clone();
     let state = AppState::build(config).await?;
     let (listener, addr) = app::bind(&listen).await?;
+    // SIGHUP reloads from the file (and the environment) read at start, from now on.
+    #[cfg(unix)]
+    tokio::spawn(app::reload_on_hangup(state.clone(), path).context("cannot listen for SIGHUP")?);
     tracing::info!(%addr, %database, "bbb-connector listening on http://{addr}/ with database {database}");
     app::serve(listener, state, app::shutdown_signal()).await.map_err(anyhow::Error::from)?;
     Ok(())

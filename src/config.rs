@@ -653,6 +653,8 @@ fn push_unless_last(path: &mut Vec<String>, field: &str) {
     }
 }
 
+mod reload;
+
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;

@@ -200,7 +200,7 @@ impl FromRequestParts<AppState> for PublicBase {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        public_base(parts, &state.config).map(Self)
+        public_base(parts, &state.config()).map(Self)
     }
 }
 

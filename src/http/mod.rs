@@ -39,7 +39,7 @@ use envelope::ApiError;
 
 pub use crate::rendezvous::end_callback_token;
 pub use extract::MAX_BODY_BYTES;
-pub use state::AppState;
+pub use state::{AppState, Settings};
 
 const MEETING: &str = "/bbb/{slug}/meeting/{guid}";
 

@@ -1,8 +1,11 @@
 //! What the handlers share. Each handler extracts only the parts it uses (`State<Arc<…>>`
-//! through `FromRef`); the application builds it (`app.rs`).
+//! through `FromRef`); the application builds it (`app.rs`). The configuration and the
+//! connectors are one snapshot that a reload replaces whole: each extraction reads the snapshot
+//! in force, and what a request extracted stays its own until it ends.
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::extract::FromRef;
 
 use super::guards::Guards;
@@ -15,8 +18,39 @@ pub struct AppState {
     /// For the signature nonces and the readiness probe; the rendezvous go through `rendezvous`.
     pub store: Arc<dyn Store>,
     pub rendezvous: Arc<Rendezvous>,
-    pub connectors: Arc<Connectors>,
-    pub config: Arc<Config>,
     /// The rate limits and the negative cache of the open endpoints.
     pub guards: Arc<Guards>,
+    /// Read through the `Arc<Config>` and `Arc<Connectors>` extractions below.
+    #[from_ref(skip)]
+    pub settings: Arc<ArcSwap<Settings>>,
+}
+
+/// The part of the service that a reload may change.
+pub struct Settings {
+    pub config: Arc<Config>,
+    pub connectors: Arc<Connectors>,
+}
+
+impl AppState {
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.settings.load().config)
+    }
+
+    /// The connectors in force.
+    pub fn connectors(&self) -> Arc<Connectors> {
+        Arc::clone(&self.settings.load().connectors)
+    }
+}
+
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(state: &AppState) -> Self {
+        state.config()
+    }
+}
+
+impl FromRef<AppState> for Arc<Connectors> {
+    fn from_ref(state: &AppState) -> Self {
+        state.connectors()
+    }
 }

@@ -87,6 +87,14 @@ impl Connector {
     }
 }
 
+/// The slugs a reload added, changed (built anew) and removed; the others kept their connector.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ConnectorChanges {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
 /// Every configured connector, by slug.
 #[derive(Default)]
 pub struct Connectors(BTreeMap<String, Arc<Connector>>);
@@ -100,11 +108,67 @@ impl Connectors {
         Ok(Self(connectors))
     }
 
+    /// The connectors of `config`, keeping those of `self` whose settings did not change (their
+    /// BBB client and caches with them): what a reload puts in force.
+    pub fn reconfigured(&self, config: &Config) -> Result<(Self, ConnectorChanges), BbbError> {
+        let mut connectors = BTreeMap::new();
+        let mut changes = ConnectorChanges::default();
+        for (slug, settings) in &config.connectors {
+            let connector = match self.0.get(slug) {
+                Some(running) if running.config.same_settings(settings) => Arc::clone(running),
+                running => {
+                    let list = if running.is_some() { &mut changes.changed } else { &mut changes.added };
+                    list.push(slug.clone());
+                    Arc::new(Connector::new(slug, settings)?)
+                }
+            };
+            connectors.insert(slug.clone(), connector);
+        }
+        changes.removed = self.0.keys().filter(|slug| !config.connectors.contains_key(*slug)).cloned().collect();
+        Ok((Self(connectors), changes))
+    }
+
     pub fn get(&self, slug: &str) -> Option<Arc<Connector>> {
         self.0.get(slug).cloned()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Connector>> {
         self.0.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector(bbb_host: &str) -> ConnectorConfig {
+        ConnectorConfig::new(&format!("https://{bbb_host}/bigbluebutton/"), "secret").unwrap()
+    }
+
+    #[test]
+    fn a_reload_keeps_the_unchanged_connectors_and_builds_the_others_anew() {
+        let before = Config::default()
+            .with_connector("kept", connector("a.example.org"))
+            .with_connector("changed", connector("b.example.org"))
+            .with_connector("removed", connector("c.example.org"));
+        let after = Config::default()
+            .with_connector("kept", connector("a.example.org"))
+            .with_connector("changed", connector("other.example.org"))
+            .with_connector("added", connector("d.example.org"));
+        let running = Connectors::from_config(&before).unwrap();
+
+        let (reloaded, changes) = running.reconfigured(&after).unwrap();
+
+        let expected = ConnectorChanges {
+            added: vec!["added".to_owned()],
+            changed: vec!["changed".to_owned()],
+            removed: vec!["removed".to_owned()],
+        };
+        assert_eq!(changes, expected);
+        assert!(Arc::ptr_eq(&running.get("kept").unwrap(), &reloaded.get("kept").unwrap()), "kept with its caches");
+        assert!(!Arc::ptr_eq(&running.get("changed").unwrap(), &reloaded.get("changed").unwrap()));
+        assert_eq!(reloaded.get("changed").unwrap().config.bbb_url.host_str(), Some("other.example.org"));
+        assert!(reloaded.get("added").is_some());
+        assert!(reloaded.get("removed").is_none());
     }
 }

@@ -17,7 +17,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use connector::CheckedState;
-pub use connector::{Connector, Connectors, RunningState};
+pub use connector::{Connector, ConnectorChanges, Connectors, RunningState};
 pub use error::RendezvousError;
 pub use recordings::{recording_ready_url, KnownRecording};
 

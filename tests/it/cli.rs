@@ -10,6 +10,8 @@ use bbb_connector::domain::{Guid, JoinKey, MeetingRequest, NewMeeting};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_bbb-connector");
 
+mod reload;
+
 /// A scratch working directory, removed at the end.
 struct Scratch(PathBuf);
 
@@ -56,13 +58,12 @@ struct Served {
 
 impl Served {
     fn start(scratch: &Scratch, args: &[&str]) -> Self {
-        let mut child = scratch
-            .command(args)
-            .env("BBB_CONNECTOR_LISTEN", "127.0.0.1:0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        Self::spawn(scratch.command(args).env("BBB_CONNECTOR_LISTEN", "127.0.0.1:0"))
+    }
+
+    /// As `start`, with the command as given (its `listen` from the configuration).
+    fn spawn(command: &mut Command) -> Self {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut first_line = String::new();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         stdout.read_line(&mut first_line).unwrap();
