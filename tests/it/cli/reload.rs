@@ -44,6 +44,19 @@ async fn line_with(log: &Arc<Mutex<String>>, needle: &str) -> String {
     }
 }
 
+/// Waits until the service's database holds `count` rendezvous: a create got that far (its
+/// connector in hand, its BBB call next).
+async fn rendezvous_stored(scratch: &Scratch, count: u64) {
+    let url = format!("sqlite://{}", scratch.0.join("bbb-connector.db").display());
+    let store = bbb_connector::store::connect(&url, &Default::default()).await.unwrap();
+    let everything = chrono::Utc::now() + chrono::Duration::days(1);
+    let deadline = Instant::now() + PATIENCE;
+    while store.count_inactive(everything).await.unwrap() < count {
+        assert!(Instant::now() < deadline, "fewer than {count} rendezvous stored within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The status of `GET url`, polled until it is `expected`.
 async fn status_becomes(url: &str, expected: u16) -> u16 {
     let deadline = Instant::now() + PATIENCE;
@@ -81,7 +94,7 @@ async fn sighup_reloads_the_connectors_while_requests_in_flight_finish_and_cache
     let checks_before = checks_of_the_meeting();
     simulator.set_fault(Some(Fault::Slow(SLOW_BBB)));
     let in_flight = tokio::spawn(create("open", "", "in-flight"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    rendezvous_stored(&scratch, 2).await;
     let fresh = ConnectorConfig::new(simulator.base_url().as_str(), crate::helpers::SHARED_SECRET)
         .unwrap()
         .with_access(&[ACCESS_ANONYMOUS]);
