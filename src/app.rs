@@ -130,8 +130,8 @@ pub fn reload_on_hangup(
     })
 }
 
-/// One reload, told in the log: an ERROR line when nothing changed (the running configuration
-/// stays), else a WARN line naming the keys that wait for a restart, if any, and an INFO line.
+/// One reload, told in the log: an ERROR line when the file is refused (nothing of it applies),
+/// else a WARN line naming the keys that wait for a restart, if any, and an INFO line.
 #[cfg(unix)]
 fn reload_from(state: &AppState, path: Option<&std::path::Path>) {
     let refused = "configuration not reloaded, the running one stays in force";
