@@ -220,6 +220,13 @@ impl Rendezvous {
         }
         let (store, checked, clock) = (Arc::clone(&self.store), Arc::clone(connector), self.clock.clone());
         let check = async move {
+            // A caller that missed just before another check stored its answer, and came here
+            // after that check stopped being shared, takes the stored answer.
+            if let Some(known) =
+                checked.running.get(&guid).await.filter(|known| known.fresh_at(clock.instant(), period))
+            {
+                return Ok(known);
+            }
             let started_at = clock.instant();
             let state = check_running(store, Arc::clone(&checked), guid, &clock).await?;
             let answer = CheckedState { state, started_at };
