@@ -193,6 +193,12 @@ pub async fn serve(
              meeting-ended callback given to BBB) follow whatever Host a client sends; set public_url"
         );
     }
+    // Open events streams would hold the graceful shutdown: they end with it.
+    let hub = Arc::clone(state.rendezvous.hub());
+    let shutdown = async move {
+        shutdown.await;
+        hub.close_all();
+    };
     server::serve(listener, crate::http::router(state), limits, shutdown).await
 }
 

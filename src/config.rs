@@ -85,6 +85,8 @@ pub struct Limits {
     pub max_connections: usize,
     pub open_requests_per_second: u32,
     pub open_burst: u32,
+    /// Events streams one client address may hold open at once.
+    pub event_streams_per_client: u32,
 }
 
 impl Default for Limits {
@@ -95,6 +97,7 @@ impl Default for Limits {
             max_connections: 10_000,
             open_requests_per_second: 20,
             open_burst: 60,
+            event_streams_per_client: 20,
         }
     }
 }
@@ -115,6 +118,7 @@ impl Limits {
             ("max_connections", self.max_connections as u64),
             ("open_requests_per_second", u64::from(self.open_requests_per_second)),
             ("open_burst", u64::from(self.open_burst)),
+            ("event_streams_per_client", u64::from(self.event_streams_per_client)),
         ];
         match at_least_one.into_iter().find(|(_, value)| *value == 0) {
             Some((key, _)) => Err(ConfigError::new(format!("limits.{key}"), "must be at least 1")),

@@ -31,7 +31,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
 
 /// The request handlers of `src/http/`: parse, call the service, render. They share support
 /// modules (extractors, envelope, views, pages' HTML) but never use one another.
-const HANDLERS: &[&str] = &["meetings", "join", "pages", "running", "operations", "callbacks", "health", "docs"];
+const HANDLERS: &[&str] =
+    &["meetings", "join", "pages", "running", "events", "operations", "callbacks", "health", "docs"];
 
 fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("a readable source folder") {

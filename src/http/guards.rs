@@ -3,9 +3,10 @@
 //! that a flood of unknown guids or wrong keys does not reach the database once per request.
 //! Refusals are logged at most once per client address per minute.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -38,6 +39,27 @@ pub struct Guards {
     /// One log line per address per minute, whatever it is refused for.
     refusal_log: DefaultKeyedRateLimiter<IpAddr>,
     unknown_links: Cache<UnknownLink, ()>,
+    /// Open events streams per budget holder, and how many each may hold.
+    streams: Mutex<HashMap<IpAddr, u32>>,
+    streams_per_client: u32,
+}
+
+/// An open events stream of one client: its slot is given back when dropped.
+pub struct StreamSlot {
+    guards: Arc<Guards>,
+    holder: IpAddr,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.guards.streams.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(open) = streams.get_mut(&self.holder) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                streams.remove(&self.holder);
+            }
+        }
+    }
 }
 
 impl Guards {
@@ -59,7 +81,23 @@ impl Guards {
                 .max_capacity(UNKNOWN_LINK_CAPACITY)
                 .time_to_live(UNKNOWN_LINK_MEMORY)
                 .build(),
+            streams: Mutex::new(HashMap::new()),
+            streams_per_client: limits.event_streams_per_client.max(1),
         }
+    }
+
+    /// One more open events stream for `client`; refused (429) past its cap.
+    pub fn open_stream(self: &Arc<Self>, client: IpAddr) -> Result<StreamSlot, ApiError> {
+        let holder = budget_holder(client);
+        let mut streams = self.streams.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let open = streams.entry(holder).or_default();
+        if *open >= self.streams_per_client {
+            drop(streams);
+            self.log_refusal(client, "holding too many events streams open");
+            return Err(ApiError::RateLimited { retry_after_seconds: 30 });
+        }
+        *open += 1;
+        Ok(StreamSlot { guards: Arc::clone(self), holder })
     }
 
     /// Counts one request of `client` on an open endpoint; refused past its budget.

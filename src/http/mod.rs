@@ -7,6 +7,7 @@ mod client;
 mod doc_page;
 mod docs;
 pub mod envelope;
+mod events;
 mod extract;
 pub mod guards;
 mod health;
@@ -106,6 +107,7 @@ pub fn route_table() -> Vec<Route> {
         Route::new(format!("{MEETING}/page/{{role}}/{{key}}"), HostChecked)
             .get(pages::get_page)
             .with(Method::HEAD, links::head_link),
+        Route::new(format!("{MEETING}/page/{{role}}/{{key}}/events"), HostChecked).get(events::get_page_events),
         Route::new(format!("{MEETING}/callback/end/{{token}}"), HostChecked)
             .get(callbacks::meeting_ended)
             .post(callbacks::meeting_ended),
@@ -113,6 +115,9 @@ pub fn route_table() -> Vec<Route> {
         // OPTIONS must be routed for the CORS layer (applied per method) to answer preflights.
         Route::new(format!("{MEETING}/is-running"), CrossOrigin)
             .get(running::get_is_running)
+            .with(Method::OPTIONS, running::preflight),
+        Route::new(format!("{MEETING}/events"), CrossOrigin)
+            .get(events::get_events)
             .with(Method::OPTIONS, running::preflight),
         Route::new("/healthz", AnyHost).get(health::get_healthz),
         Route::new("/readyz", AnyHost).get(health::get_readyz),

@@ -8,7 +8,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
 
 use super::envelope::{ErrClass, Failure};
-use super::{callbacks, docs, health, join, meetings, operations, pages, running};
+use super::{callbacks, docs, events, health, join, meetings, operations, pages, running};
 
 /// The security schemes the protected endpoints name; which api users a connector lets in is
 /// its `access` list (its documentation page says which kinds).
@@ -33,6 +33,8 @@ pub const BASIC_SCHEME: &str = "basic";
         running::get_is_running,
         join::get_join,
         pages::get_page,
+        events::get_events,
+        events::get_page_events,
         operations::post_end,
         operations::get_recordings,
         operations::get_status,

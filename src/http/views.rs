@@ -27,6 +27,8 @@ pub struct MeetingView {
     url: String,
     /// Open, CORS: what a portal page polls.
     is_running_url: String,
+    /// Open, CORS: the live state as server-sent events (DESIGN §4).
+    events_url: String,
     /// The agent's join link (moderator).
     join_agent_url: String,
     /// The user's join link (viewer).
@@ -57,6 +59,7 @@ impl MeetingView {
             running: meeting.running,
             last_time_running: meeting.last_time_running,
             is_running_url: format!("{url}is-running/"),
+            events_url: format!("{url}events/"),
             join_agent_url: keyed("join", JoinRole::Agent),
             join_user_url: keyed("join", JoinRole::User),
             user_page_url: keyed("page", JoinRole::User),
@@ -140,6 +143,7 @@ pub fn meeting_example() -> Value {
         "last_time_running": null,
         "url": url,
         "is_running_url": format!("{url}is-running/"),
+        "events_url": format!("{url}events/"),
         "join_agent_url": format!("{url}join/agent/0c5ae1e4b7d9a8f2/"),
         "join_user_url": format!("{url}join/user/9d1b7f3c2e6a4b80/"),
         "user_page_url": format!("{url}page/user/9d1b7f3c2e6a4b80/"),

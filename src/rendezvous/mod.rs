@@ -5,9 +5,11 @@
 
 mod connector;
 mod error;
+mod events;
 mod recordings;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -19,6 +21,8 @@ use subtle::ConstantTimeEq;
 use connector::CheckedState;
 pub use connector::{Connector, ConnectorChanges, Connectors, RunningState};
 pub use error::RendezvousError;
+use events::{Channel, Facts};
+pub use events::{Hub, LiveState, Snapshot, StateWatch, ENDED_AFTER_NOT_RUNNING};
 pub use recordings::{recording_ready_url, KnownRecording};
 
 use crate::bbb::{BbbError, CreateRequest, JoinRequest, RECORDING_READY_URL_PARAMETER};
@@ -30,6 +34,8 @@ use crate::store::{self, Store};
 const BBB_PASSWORD_BYTES: usize = 12;
 /// Longest display name passed to BBB.
 const MAX_FULL_NAME_CHARS: usize = 256;
+/// The shortest pause of the checker of a watched rendezvous between two checks.
+const SHORTEST_CHECK_PAUSE: Duration = Duration::from_millis(200);
 
 /// What a BBB `create` left in the rendezvous.
 #[derive(Debug, Clone)]
@@ -45,6 +51,8 @@ pub struct Rendezvous {
     secret_key: SecretString,
     /// Judges the freshness of is-running answers.
     clock: Clock,
+    /// The live state of the rendezvous with open events streams.
+    hub: Arc<Hub>,
 }
 
 /// `{base}/bbb/{slug}/meeting/{guid}/`: the URL of a rendezvous under a public base (no
@@ -63,7 +71,12 @@ pub fn end_callback_token(secret_key: &str, guid: Guid) -> String {
 
 impl Rendezvous {
     pub fn new(store: Arc<dyn Store>, secret_key: SecretString, clock: Clock) -> Self {
-        Self { store, secret_key, clock }
+        Self { store, secret_key, clock, hub: Arc::new(Hub::new()) }
+    }
+
+    /// The live states of this instance's events streams.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// Now, on the service's clock, as the store keeps it.
@@ -153,6 +166,7 @@ impl Rendezvous {
             parameters: meeting.join_parameters(role),
         };
         tracing::info!(guid = %meeting.guid, role = role.as_str(), "join link followed");
+        self.note_join(connector, meeting).await;
         Ok(connector.bbb.join_url(&request).to_string())
     }
 
@@ -216,6 +230,7 @@ impl Rendezvous {
         if let Some(known) =
             connector.running.get(&guid).await.filter(|known| known.fresh_at(self.clock.instant(), period))
         {
+            self.observe(guid, known);
             return Ok(known.state);
         }
         let (store, checked, clock) = (Arc::clone(&self.store), Arc::clone(connector), self.clock.clone());
@@ -240,7 +255,9 @@ impl Rendezvous {
             .await
             .map_err(|failure: Arc<RendezvousError>| failure.shared_copy());
         connector.checks.invalidate(&guid).await;
-        Ok(answer?.state)
+        let answer = answer?;
+        self.observe(guid, answer);
+        Ok(answer.state)
     }
 
     /// Ends the BBB meeting; ending a meeting BBB no longer knows is not an error.
@@ -270,7 +287,89 @@ impl Rendezvous {
     async fn mark_ended(&self, connector: &Connector, guid: Guid) -> Result<(), RendezvousError> {
         self.store.record_running_state(guid, false, self.now()).await?;
         connector.running.invalidate(&guid).await;
+        self.hub.note_said_ended(guid, false);
+        if let Some(channel) = self.hub.existing(guid) {
+            channel.update(self.clock.now(), |facts| {
+                facts.running = false;
+                facts.stale = false;
+                facts.said_ended = true;
+            });
+        }
         Ok(())
+    }
+
+    /// An events stream of `meeting` (found by the caller), counted as the user's page open when
+    /// `user_page`. The first stream of a rendezvous starts its checker: one running check per
+    /// cache period, shared with is-running, whatever the number of streams.
+    pub fn watch(self: &Arc<Self>, connector: &Arc<Connector>, meeting: &Meeting, user_page: bool) -> StateWatch {
+        let initial =
+            || Facts { running: meeting.running, last_running_at: meeting.last_time_running, ..Facts::default() };
+        let (channel, made) = self.hub.channel(meeting.guid, self.clock.now(), initial);
+        if made {
+            let checker = follow(Arc::downgrade(self), Arc::clone(connector), meeting.guid, Arc::downgrade(&channel));
+            tokio::spawn(checker);
+        }
+        self.hub.watch(meeting.guid, channel, user_page)
+    }
+
+    /// Feeds a running-state answer to the streams of `guid`, if any.
+    fn observe(&self, guid: Guid, checked: CheckedState) {
+        let RunningState::Known { running, stale } = checked.state else { return };
+        let Some(channel) = self.hub.existing(guid) else { return };
+        let now = self.clock.now();
+        let age = self.clock.instant().saturating_duration_since(checked.started_at);
+        let checked_at =
+            chrono::Duration::from_std(age).ok().and_then(|age| now.checked_sub_signed(age)).unwrap_or(now);
+        if running && !stale {
+            self.hub.note_said_ended(guid, true);
+        }
+        channel.update(now, |facts| {
+            facts.running = running;
+            facts.stale = stale;
+            facts.checked_at = Some(checked_at);
+            if running && !stale {
+                facts.last_running_at = Some(checked_at);
+                facts.said_ended = false;
+            }
+        });
+    }
+
+    /// A join link was followed: the first one makes the cached "cannot be running" answer
+    /// wrong, and the streams' checker looks again at once.
+    async fn note_join(&self, connector: &Connector, meeting: &Meeting) {
+        if meeting.join_followed_at.is_none() {
+            connector.running.invalidate(&meeting.guid).await;
+        }
+        if let Some(channel) = self.hub.existing(meeting.guid) {
+            channel.wake.notify_one();
+        }
+    }
+
+    /// When the checker of a watched rendezvous should look next: once the last answer is one
+    /// cache period old.
+    fn next_check_in(&self, channel: &Channel, period: Duration) -> Duration {
+        let Some(checked_at) = channel.checked_at() else { return period };
+        let due = checked_at + chrono::Duration::from_std(period).unwrap_or_default();
+        due.signed_duration_since(self.clock.now()).to_std().unwrap_or_default().clamp(SHORTEST_CHECK_PAUSE, period)
+    }
+}
+
+/// The checker of a watched rendezvous: asks the running state once per cache period (the
+/// answer reaches the streams through `observe`) until its last stream is gone.
+async fn follow(rendezvous: Weak<Rendezvous>, connector: Arc<Connector>, guid: Guid, channel: Weak<Channel>) {
+    let period = connector.config.is_running_cache().max(SHORTEST_CHECK_PAUSE);
+    loop {
+        let (Some(service), Some(watched)) = (rendezvous.upgrade(), channel.upgrade()) else { return };
+        if let Err(error) = service.running_state(&connector, guid).await {
+            tracing::warn!(%guid, error = %error, "events: the running state could not be had");
+        }
+        let pause = service.next_check_in(&watched, period);
+        let wake = Arc::clone(&watched.wake);
+        drop((service, watched));
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = wake.notified() => {}
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod api_access;
 mod api_create;
 mod api_docs;
+mod api_events;
 mod api_join;
 mod api_pages;
 mod api_recording_ready;

@@ -1,0 +1,255 @@
+//! The live state of the rendezvous that have open events streams (DESIGN §4 `.../events/`): one
+//! watched state per rendezvous, made on demand and dropped with its last stream, fed by the
+//! running checks, the joins and the ends, and the presence of the user's page.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::{watch, Notify};
+
+use crate::domain::Guid;
+
+/// BBB keeps an emptied room about a minute: a meeting reported not running for longer than this
+/// after it ran has ended.
+pub const ENDED_AFTER_NOT_RUNNING: Duration = Duration::from_secs(120);
+/// How long an end said by the callback or the end endpoint is remembered in memory; past it the
+/// stored `last_time_running` and the rule above tell the same.
+const SAID_ENDED_MEMORY: Duration = Duration::from_secs(600);
+
+/// What every events stream shows of a rendezvous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LiveState {
+    pub running: bool,
+    /// It ran and stopped (said by BBB's callback or the end endpoint, or not running for over
+    /// two minutes after it ran).
+    pub ended: bool,
+    /// BBB could not be asked: `running` is the last known state.
+    pub stale: bool,
+    /// When the service last asked BBB (or knew without asking); null before the first check.
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// The watched value: the state and how many user pages have a stream open here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub state: LiveState,
+    pub user_pages: usize,
+}
+
+/// What the state is judged from.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Facts {
+    pub running: bool,
+    pub stale: bool,
+    pub checked_at: Option<DateTime<Utc>>,
+    /// When the meeting was last known to run (wall clock).
+    pub last_running_at: Option<DateTime<Utc>>,
+    /// The callback or the end endpoint said it ended, and it was not seen running since.
+    pub said_ended: bool,
+}
+
+impl Facts {
+    fn state_at(&self, now: DateTime<Utc>) -> LiveState {
+        let quiet_since_it_ran = self.last_running_at.is_some_and(|ran| {
+            now.signed_duration_since(ran).to_std().is_ok_and(|quiet| quiet > ENDED_AFTER_NOT_RUNNING)
+        });
+        LiveState {
+            running: self.running,
+            ended: !self.running && (self.said_ended || quiet_since_it_ran),
+            stale: self.stale,
+            checked_at: self.checked_at,
+        }
+    }
+}
+
+pub(super) struct Channel {
+    sender: watch::Sender<Snapshot>,
+    facts: Mutex<Facts>,
+    /// Wakes the rendezvous' checker before its period is over.
+    pub wake: Arc<Notify>,
+}
+
+impl Channel {
+    /// When the state was last checked.
+    pub fn checked_at(&self) -> Option<DateTime<Utc>> {
+        self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).checked_at
+    }
+
+    /// Changes the facts and sends the state they give at `now` when it differs.
+    pub fn update(&self, now: DateTime<Utc>, change: impl FnOnce(&mut Facts)) {
+        let mut facts = self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(&mut facts);
+        let state = facts.state_at(now);
+        self.sender.send_if_modified(|snapshot| {
+            let changed = snapshot.state != state;
+            snapshot.state = state;
+            changed
+        });
+    }
+}
+
+/// Every watched rendezvous of this instance.
+#[derive(Default)]
+pub struct Hub {
+    channels: Mutex<HashMap<Guid, Weak<Channel>>>,
+    /// Ends said while no stream watched: kept a while for the streams opened next.
+    said_ended: Mutex<HashMap<Guid, Instant>>,
+    open_streams: AtomicUsize,
+    closing: watch::Sender<bool>,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Open events streams of this instance (the hook of the `bbb_connector_events_streams`
+    /// gauge).
+    pub fn open_streams(&self) -> usize {
+        self.open_streams.load(Ordering::Relaxed)
+    }
+
+    /// Ends every stream (at shutdown, so that open streams do not hold the server).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// The channel of `guid`, and whether it was made now (then `initial` gives its facts).
+    pub(super) fn channel(
+        &self,
+        guid: Guid,
+        now: DateTime<Utc>,
+        initial: impl FnOnce() -> Facts,
+    ) -> (Arc<Channel>, bool) {
+        let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(channel) = channels.get(&guid).and_then(Weak::upgrade) {
+            return (channel, false);
+        }
+        let mut facts = initial();
+        facts.said_ended |= self.was_said_ended(guid);
+        let (sender, _) = watch::channel(Snapshot { state: facts.state_at(now), user_pages: 0 });
+        let channel = Arc::new(Channel { sender, facts: Mutex::new(facts), wake: Arc::new(Notify::new()) });
+        channels.insert(guid, Arc::downgrade(&channel));
+        (channel, true)
+    }
+
+    /// The channel of `guid` when a stream watches it.
+    pub(super) fn existing(&self, guid: Guid) -> Option<Arc<Channel>> {
+        let channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        channels.get(&guid).and_then(Weak::upgrade)
+    }
+
+    /// Notes an end said by BBB's callback or the end endpoint.
+    pub(super) fn note_said_ended(&self, guid: Guid, running_again: bool) {
+        let mut said = self.said_ended.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        said.retain(|_, at| at.elapsed() < SAID_ENDED_MEMORY);
+        if running_again {
+            said.remove(&guid);
+        } else {
+            said.insert(guid, Instant::now());
+        }
+    }
+
+    fn was_said_ended(&self, guid: Guid) -> bool {
+        let said = self.said_ended.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        said.get(&guid).is_some_and(|at| at.elapsed() < SAID_ENDED_MEMORY)
+    }
+
+    /// A stream of `channel`, counted as a user page's when `user_page`.
+    pub(super) fn watch(self: &Arc<Self>, guid: Guid, channel: Arc<Channel>, user_page: bool) -> StateWatch {
+        if user_page {
+            channel.sender.send_modify(|snapshot| snapshot.user_pages += 1);
+        }
+        self.open_streams.fetch_add(1, Ordering::Relaxed);
+        StateWatch {
+            receiver: channel.sender.subscribe(),
+            closing: self.closing.subscribe(),
+            lease: Lease { hub: Arc::clone(self), guid, channel: Some(channel), user_page },
+        }
+    }
+}
+
+/// One open events stream's view of its rendezvous.
+pub struct StateWatch {
+    receiver: watch::Receiver<Snapshot>,
+    closing: watch::Receiver<bool>,
+    lease: Lease,
+}
+
+impl StateWatch {
+    /// The state now, marking it seen.
+    pub fn current(&mut self) -> Snapshot {
+        *self.receiver.borrow_and_update()
+    }
+
+    /// The next state, or `None` when the service shuts down.
+    pub async fn changed(&mut self) -> Option<Snapshot> {
+        if *self.closing.borrow() {
+            return None;
+        }
+        tokio::select! {
+            changed = self.receiver.changed() => changed.ok().map(|()| *self.receiver.borrow_and_update()),
+            _ = self.closing.wait_for(|closing| *closing) => None,
+        }
+    }
+
+    /// Whether this stream is a user page's.
+    pub fn is_user_page(&self) -> bool {
+        self.lease.user_page
+    }
+}
+
+/// Keeps the channel alive while the stream is open; the last one out removes it.
+struct Lease {
+    hub: Arc<Hub>,
+    guid: Guid,
+    channel: Option<Arc<Channel>>,
+    user_page: bool,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.hub.open_streams.fetch_sub(1, Ordering::Relaxed);
+        let Some(channel) = self.channel.take() else { return };
+        if self.user_page {
+            channel.sender.send_modify(|snapshot| snapshot.user_pages = snapshot.user_pages.saturating_sub(1));
+        }
+        let wake = Arc::clone(&channel.wake);
+        let mut channels = self.hub.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        drop(channel);
+        if channels.get(&self.guid).is_some_and(|weak| weak.strong_count() == 0) {
+            channels.remove(&self.guid);
+            // The checker sees its channel gone and stops.
+            wake.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn a_meeting_is_ended_when_said_so_or_quiet_for_two_minutes_after_it_ran() {
+        let ran = Facts { last_running_at: Some(at(0)), ..Facts::default() };
+        let cases = [
+            (Facts::default(), 1000, false, "never ran: waiting"),
+            (ran, 60, false, "an emptied room BBB still keeps"),
+            (ran, 121, true, "quiet for over two minutes"),
+            (Facts { running: true, ..ran }, 1000, false, "running again"),
+            (Facts { said_ended: true, ..Facts::default() }, 0, true, "said ended"),
+            (Facts { said_ended: true, running: true, ..Facts::default() }, 0, false, "started again"),
+        ];
+        for (facts, now, ended, why) in cases {
+            assert_eq!(facts.state_at(at(now)).ended, ended, "{why}");
+        }
+    }
+}
