@@ -49,7 +49,7 @@ pub async fn head_link() -> Response {
 pub fn error_answer(error: ApiError, headers: &HeaderMap) -> Response {
     if prefers_html(headers) {
         error.log();
-        error_page(&error)
+        error_page(&error, headers)
     } else {
         error.into_response()
     }

@@ -12,8 +12,9 @@ use super::client::ClientAddress;
 use super::envelope::ApiError;
 use super::extract::{JoinPath, PublicBase};
 use super::guards::Guards;
+use super::landing::LandingPage;
 use super::links::open_link;
-use super::page::{error_page, LandingPage, Language};
+use super::page::{error_page, Language};
 use super::views::MeetingView;
 use crate::domain::JoinRole;
 use crate::rendezvous::Rendezvous;
@@ -56,18 +57,18 @@ pub async fn get_page(
         Ok(found) => found,
         Err(error) => {
             error.log();
-            return error_page(&error);
+            return error_page(&error, &headers);
         }
     };
-    let metadata_text = |key: &str| meeting.request.metadata.get(key).and_then(|value| value.as_str());
     let accept_language = headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let events_url = format!("{}events/", view.page_url(role));
     LandingPage {
         meeting_name: &meeting.request.name,
-        appointment: metadata_text("appointment"),
-        description: metadata_text("description"),
+        metadata: &meeting.request.metadata,
         join_url: view.join_url(role),
         is_running_url: view.is_running_url(),
-        is_agent: role == JoinRole::Agent,
+        events_url: &events_url,
+        user_page_url: (role == JoinRole::Agent).then(|| view.user_page_url()),
         language: Language::from_accept_language(accept_language),
     }
     .render()

@@ -82,6 +82,17 @@ impl MeetingView {
     pub fn is_running_url(&self) -> &str {
         &self.is_running_url
     }
+
+    pub fn page_url(&self, role: JoinRole) -> &str {
+        match role {
+            JoinRole::Agent => &self.agent_page_url,
+            JoinRole::User => &self.user_page_url,
+        }
+    }
+
+    pub fn user_page_url(&self) -> &str {
+        &self.user_page_url
+    }
 }
 
 /// The body of `POST /bbb/{slug}/meeting/`. The service parses the JSON itself

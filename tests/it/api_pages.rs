@@ -13,7 +13,12 @@ async fn create(app: &TestApp) -> Value {
     app.create(&json!({
         "name": "Consultation <script>alert(1)</script>",
         "idempotent_id": "page",
-        "metadata": {"appointment": "10 juin, 10 h", "description": "Apportez votre livret"},
+        "metadata": {
+            "appointment": "10 juin, 10 h",
+            "description": "Apportez votre livret\net une pièce d’identité",
+            "start": "2026-06-10T10:00:00+02:00",
+            "duration_minutes": 30,
+        },
     }))
     .await
 }
@@ -34,12 +39,16 @@ async fn the_user_page_waits_for_the_agent_in_the_reader_s_language(db: &TestDat
     let (_, english) = page(&app, url, "en-GB,en;q=0.9,fr;q=0.5").await;
 
     assert_eq!(status, 200);
-    assert!(french.contains("En attente de l'agent") && french.contains("lang=\"fr\""));
+    assert!(french.contains("En attente de l’agent\u{a0}:") && french.contains("lang=\"fr\""));
+    assert!(french.contains("mercredi 10 juin 2026 à 10\u{a0}h\u{a0}00") && french.contains("30\u{a0}minutes"));
+    assert!(english.contains("Wednesday 10 June 2026 at 10:00"));
     assert!(english.contains("Waiting for the agent") && english.contains("lang=\"en\""));
     for html in [&french, &english] {
         assert!(html.contains(meeting["join_user_url"].as_str().unwrap()));
         assert!(html.contains(meeting["is_running_url"].as_str().unwrap()));
-        assert!(html.contains("10 juin, 10 h") && html.contains("Apportez votre livret"));
+        assert!(html.contains(&format!("{url}events/")), "the page follows its own stream");
+        assert!(html.contains("10 juin, 10 h") && html.contains("Apportez votre livret\net une pièce"));
+        assert!(html.contains("role=\"status\"") && html.contains("datetime=\"2026-06-10T10:00:00+02:00\""));
         assert!(!html.contains("<script>alert(1)"), "the meeting name is escaped");
         assert!(!html.contains(meeting["join_agent_url"].as_str().unwrap()));
     }
@@ -52,8 +61,11 @@ async fn the_agent_page_offers_to_start_at_once(db: &TestDatabase) {
     let (status, html) = page(&app, meeting["agent_page_url"].as_str().unwrap(), "fr").await;
 
     assert_eq!(status, 200);
-    assert!(html.contains("Démarrer la réunion"));
+    assert!(html.contains("Démarrer ou rejoindre la réunion"));
     assert!(html.contains(meeting["join_agent_url"].as_str().unwrap()));
+    assert!(html.contains(&format!("value=\"{}\"", meeting["user_page_url"].as_str().unwrap())), "the link to copy");
+    assert!(html.contains("id=\"copy\"") && html.contains("id=\"presence\""));
+    assert!(html.contains("L’usager vous attend"));
 }
 
 async fn a_page_with_a_wrong_key_is_a_404_page(db: &TestDatabase) {
@@ -65,6 +77,35 @@ async fn a_page_with_a_wrong_key_is_a_404_page(db: &TestDatabase) {
 
     assert_eq!(status, 404);
     assert!(html.contains("Lien introuvable"));
+    assert!(!html.contains("Réessayer"), "a retry cannot help a wrong link");
+}
+
+async fn an_unreachable_bbb_is_told_to_the_citizen_in_their_language_with_a_reference(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let meeting = create(&app).await;
+    app.simulator.set_fault(Some(bbb_connector::simulator::Fault::Down));
+    let join = meeting["join_user_url"].as_str().unwrap();
+    let ask = |language: &'static str| {
+        app.http
+            .get(join)
+            .header("accept", "text/html")
+            .header("accept-language", language)
+            .header("x-request-id", "ref-12345")
+            .send()
+    };
+
+    let french = ask("fr").await.unwrap();
+    let french_status = french.status();
+    let french = french.text().await.unwrap();
+    let english = ask("en").await.unwrap().text().await.unwrap();
+
+    assert_eq!(french_status, 502);
+    assert!(french.contains("lang=\"fr\"") && french.contains("Visioconférence indisponible"), "{french}");
+    assert!(french.contains("Réessayer") && french.contains("ref-12345"));
+    assert!(english.contains("lang=\"en\"") && english.contains("Try again") && english.contains("ref-12345"));
+    for html in [&french, &english] {
+        assert!(!html.contains("error") && !html.contains("os error"), "no technical detail: {html}");
+    }
 }
 
 async fn the_end_callback_marks_the_rendezvous_not_running(db: &TestDatabase) {
@@ -126,6 +167,7 @@ crate::on_both_backends!(
     the_user_page_waits_for_the_agent_in_the_reader_s_language,
     the_agent_page_offers_to_start_at_once,
     a_page_with_a_wrong_key_is_a_404_page,
+    an_unreachable_bbb_is_told_to_the_citizen_in_their_language_with_a_reference,
     the_end_callback_marks_the_rendezvous_not_running,
     ending_through_the_api_reaches_bbb_and_its_callback,
     status_and_recordings_answer_in_the_envelope,
