@@ -68,10 +68,11 @@ impl AppState {
             }
         };
         let connectors = Arc::new(Connectors::from_config(&config).context("cannot set up the BBB clients")?);
-        let rendezvous = Rendezvous::new(Arc::clone(&store), secret_key, clock);
+        let rendezvous = Arc::new(Rendezvous::new(Arc::clone(&store), secret_key, clock));
+        rendezvous.share_changes().await.context("cannot listen to the other instances' live-state changes")?;
         let guards = Guards::start(&config.limits);
         let settings = Arc::new(ArcSwap::from_pointee(Settings { config: Arc::new(config), connectors }));
-        Ok(Self { store, rendezvous: Arc::new(rendezvous), guards, settings })
+        Ok(Self { store, rendezvous, guards, settings })
     }
 
     /// Puts `new` in force as far as it can be without a restart: the connectors whose settings

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{watch, Notify};
 
 use crate::domain::Guid;
@@ -66,9 +67,41 @@ impl Facts {
     }
 }
 
+/// A change told to the other instances sharing the database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(super) enum Change {
+    /// The state one instance saw (or was told by BBB's callback or the end endpoint).
+    State { guid: String, running: bool, stale: bool, said_ended: bool, checked_at: Option<DateTime<Utc>> },
+    /// How many user pages have a stream open on the instance that sends it.
+    Presence { guid: String, user_pages: usize },
+}
+
+/// A change and the instance it comes from.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Told {
+    from: String,
+    #[serde(flatten)]
+    change: Change,
+}
+
+/// User pages with a stream open, here and on the other instances.
+#[derive(Default)]
+struct Presence {
+    here: usize,
+    elsewhere: HashMap<String, usize>,
+}
+
+impl Presence {
+    fn total(&self) -> usize {
+        self.here + self.elsewhere.values().sum::<usize>()
+    }
+}
+
 pub(super) struct Channel {
     sender: watch::Sender<Snapshot>,
     facts: Mutex<Facts>,
+    presence: Mutex<Presence>,
     /// Wakes the rendezvous' checker before its period is over.
     pub wake: Arc<Notify>,
 }
@@ -79,32 +112,115 @@ impl Channel {
         self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).checked_at
     }
 
-    /// Changes the facts and sends the state they give at `now` when it differs.
-    pub fn update(&self, now: DateTime<Utc>, change: impl FnOnce(&mut Facts)) {
+    /// Changes the facts and sends the state they give at `now` when it differs; true when
+    /// more than the time of the check changed.
+    pub fn update(&self, now: DateTime<Utc>, change: impl FnOnce(&mut Facts)) -> bool {
         let mut facts = self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         change(&mut facts);
         let state = facts.state_at(now);
+        let mut news = false;
         self.sender.send_if_modified(|snapshot| {
+            news = LiveState { checked_at: state.checked_at, ..snapshot.state } != state;
             let changed = snapshot.state != state;
             snapshot.state = state;
             changed
         });
+        news
+    }
+
+    /// Changes the presence; answers the count of this instance.
+    fn change_presence(&self, change: impl FnOnce(&mut Presence)) -> usize {
+        let mut presence = self.presence.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(&mut presence);
+        let total = presence.total();
+        self.sender.send_if_modified(|snapshot| {
+            let changed = snapshot.user_pages != total;
+            snapshot.user_pages = total;
+            changed
+        });
+        presence.here
     }
 }
 
 /// Every watched rendezvous of this instance.
-#[derive(Default)]
 pub struct Hub {
     channels: Mutex<HashMap<Guid, Weak<Channel>>>,
     /// Ends said while no stream watched: kept a while for the streams opened next.
     said_ended: Mutex<HashMap<Guid, Instant>>,
     open_streams: AtomicUsize,
     closing: watch::Sender<bool>,
+    /// This instance's name in the changes it tells.
+    instance: String,
+    /// Where the changes for the other instances go, when they share a database.
+    outbox: std::sync::OnceLock<UnboundedSender<String>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Hub {
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            channels: Mutex::default(),
+            said_ended: Mutex::default(),
+            open_streams: AtomicUsize::new(0),
+            closing: watch::Sender::new(false),
+            instance: crate::domain::ids::random_hex(8),
+            outbox: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Sends the changes of this instance to `outbox` from now on.
+    pub(super) fn tell_through(&self, outbox: UnboundedSender<String>) {
+        let _ = self.outbox.set(outbox);
+    }
+
+    /// Tells the other instances, if any.
+    pub(super) fn tell(&self, change: Change) {
+        let Some(outbox) = self.outbox.get() else { return };
+        if let Ok(text) = serde_json::to_string(&Told { from: self.instance.clone(), change }) {
+            let _ = outbox.send(text);
+        }
+    }
+
+    /// A change told by another instance: the streams here see it.
+    pub(super) fn hear(&self, text: &str, now: DateTime<Utc>) {
+        let Ok(told) = serde_json::from_str::<Told>(text) else { return };
+        if told.from == self.instance {
+            return;
+        }
+        match told.change {
+            Change::State { guid, running, stale, said_ended, checked_at } => {
+                let Ok(guid) = guid.parse::<Guid>() else { return };
+                if said_ended || running {
+                    self.note_said_ended(guid, running);
+                }
+                let Some(channel) = self.existing(guid) else { return };
+                channel.update(now, |facts| {
+                    facts.running = running;
+                    facts.stale = stale;
+                    facts.checked_at = facts.checked_at.max(checked_at);
+                    facts.said_ended = said_ended && !running;
+                    if running {
+                        facts.last_running_at = facts.last_running_at.max(checked_at);
+                    }
+                });
+            }
+            Change::Presence { guid, user_pages } => {
+                let Ok(guid) = guid.parse::<Guid>() else { return };
+                let Some(channel) = self.existing(guid) else { return };
+                channel.change_presence(|presence| {
+                    if user_pages == 0 {
+                        presence.elsewhere.remove(&told.from);
+                    } else {
+                        presence.elsewhere.insert(told.from.clone(), user_pages);
+                    }
+                });
+            }
+        }
     }
 
     /// Open events streams of this instance (the hook of the `bbb_connector_events_streams`
@@ -132,7 +248,12 @@ impl Hub {
         let mut facts = initial();
         facts.said_ended |= self.was_said_ended(guid);
         let (sender, _) = watch::channel(Snapshot { state: facts.state_at(now), user_pages: 0 });
-        let channel = Arc::new(Channel { sender, facts: Mutex::new(facts), wake: Arc::new(Notify::new()) });
+        let channel = Arc::new(Channel {
+            sender,
+            facts: Mutex::new(facts),
+            presence: Mutex::default(),
+            wake: Arc::new(Notify::new()),
+        });
         channels.insert(guid, Arc::downgrade(&channel));
         (channel, true)
     }
@@ -162,7 +283,8 @@ impl Hub {
     /// A stream of `channel`, counted as a user page's when `user_page`.
     pub(super) fn watch(self: &Arc<Self>, guid: Guid, channel: Arc<Channel>, user_page: bool) -> StateWatch {
         if user_page {
-            channel.sender.send_modify(|snapshot| snapshot.user_pages += 1);
+            let user_pages = channel.change_presence(|presence| presence.here += 1);
+            self.tell(Change::Presence { guid: guid.to_string(), user_pages });
         }
         self.open_streams.fetch_add(1, Ordering::Relaxed);
         StateWatch {
@@ -216,7 +338,8 @@ impl Drop for Lease {
         self.hub.open_streams.fetch_sub(1, Ordering::Relaxed);
         let Some(channel) = self.channel.take() else { return };
         if self.user_page {
-            channel.sender.send_modify(|snapshot| snapshot.user_pages = snapshot.user_pages.saturating_sub(1));
+            let user_pages = channel.change_presence(|presence| presence.here = presence.here.saturating_sub(1));
+            self.hub.tell(Change::Presence { guid: self.guid.to_string(), user_pages });
         }
         let wake = Arc::clone(&channel.wake);
         let mut channels = self.hub.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use connector::CheckedState;
 pub use connector::{Connector, ConnectorChanges, Connectors, RunningState};
 pub use error::RendezvousError;
-use events::{Channel, Facts};
+use events::{Change, Channel, Facts};
 pub use events::{Hub, LiveState, Snapshot, StateWatch, ENDED_AFTER_NOT_RUNNING};
 pub use recordings::{recording_ready_url, KnownRecording};
 
@@ -288,13 +288,22 @@ impl Rendezvous {
         self.store.record_running_state(guid, false, self.now()).await?;
         connector.running.invalidate(&guid).await;
         self.hub.note_said_ended(guid, false);
+        let now = self.clock.now();
         if let Some(channel) = self.hub.existing(guid) {
-            channel.update(self.clock.now(), |facts| {
+            channel.update(now, |facts| {
                 facts.running = false;
                 facts.stale = false;
                 facts.said_ended = true;
             });
         }
+        let checked_at = Some(now);
+        self.hub.tell(Change::State {
+            guid: guid.to_string(),
+            running: false,
+            stale: false,
+            said_ended: true,
+            checked_at,
+        });
         Ok(())
     }
 
@@ -323,7 +332,7 @@ impl Rendezvous {
         if running && !stale {
             self.hub.note_said_ended(guid, true);
         }
-        channel.update(now, |facts| {
+        let news = channel.update(now, |facts| {
             facts.running = running;
             facts.stale = stale;
             facts.checked_at = Some(checked_at);
@@ -332,6 +341,34 @@ impl Rendezvous {
                 facts.said_ended = false;
             }
         });
+        if news && !stale {
+            let checked_at = Some(checked_at);
+            self.hub.tell(Change::State { guid: guid.to_string(), running, stale, said_ended: false, checked_at });
+        }
+    }
+
+    /// With several instances on one database (PostgreSQL), the live-state changes of each reach
+    /// the streams of all: what this one sees is published, what the others publish is heard.
+    pub async fn share_changes(self: &Arc<Self>) -> Result<(), RendezvousError> {
+        let Some(mut heard) = self.store.listen_changes().await? else { return Ok(()) };
+        let (outbox, mut to_publish) = tokio::sync::mpsc::unbounded_channel::<String>();
+        self.hub.tell_through(outbox);
+        let store = Arc::clone(&self.store);
+        tokio::spawn(async move {
+            while let Some(payload) = to_publish.recv().await {
+                if let Err(error) = store.publish_change(&payload).await {
+                    tracing::warn!(error = %error, "live-state change not published to the other instances");
+                }
+            }
+        });
+        let service = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(payload) = heard.recv().await {
+                let Some(service) = service.upgrade() else { return };
+                service.hub.hear(&payload, service.clock.now());
+            }
+        });
+        Ok(())
     }
 
     /// A join link was followed: the first one makes the cached "cannot be running" answer

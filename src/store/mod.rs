@@ -1,6 +1,7 @@
 //! Durable storage: one `Store` trait of business operations (one unit of work each), with a
 //! SQLite and a PostgreSQL implementation picked by the URL scheme.
 
+mod changes;
 mod postgres;
 mod record;
 mod shared;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::pool::PoolOptions;
 use sqlx::Connection;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::domain::{Guid, Meeting, NewMeeting};
 
@@ -152,6 +154,18 @@ pub trait Store: Send + Sync + 'static {
     /// The migrations of this backend not applied to the database, oldest first; all of them
     /// on a database that has none. Reads only.
     async fn pending_migrations(&self) -> Result<Vec<PendingMigration>, StoreError>;
+
+    /// Tells every instance sharing the database about a change of a rendezvous' live state
+    /// (PostgreSQL NOTIFY); nothing to tell on a single-instance backend.
+    async fn publish_change(&self, _payload: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The changes other instances publish, as they come (PostgreSQL LISTEN); `None` on a
+    /// single-instance backend.
+    async fn listen_changes(&self) -> Result<Option<UnboundedReceiver<String>>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A migration the database has not had.

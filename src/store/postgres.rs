@@ -60,6 +60,14 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn publish_change(&self, payload: &str) -> Result<(), StoreError> {
+        super::changes::publish(&self.pool, payload).await
+    }
+
+    async fn listen_changes(&self) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>, StoreError> {
+        super::changes::listen(&self.pool).await.map(Some)
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await.map_err(|err| StoreError::Unavailable(format!("migration failed: {err}")))
     }

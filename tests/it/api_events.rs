@@ -264,3 +264,73 @@ crate::on_both_backends!(
     page_streams_need_the_right_key,
     a_client_cannot_hold_more_streams_than_its_cap,
 );
+
+/// Two instances on one PostgreSQL database and one BBB: `first` checks every second, `second`
+/// once a minute, so what `second`'s streams see in between came from `first`.
+async fn two_instances(db: &TestDatabase) -> (TestApp, TestApp) {
+    let first = spawn_fast(db).await;
+    let second = TestApp::spawn_configured(db, first.simulator.clone(), |config| {
+        for connector in config.connectors.values_mut() {
+            connector.is_running_cache_seconds = 60;
+        }
+    })
+    .await;
+    (first, second)
+}
+
+async fn a_start_and_an_end_seen_by_one_instance_reach_the_streams_of_another_within_a_second(db: &TestDatabase) {
+    let (first, second) = two_instances(db).await;
+    let meeting = create(&first).await;
+    let guid = meeting["guid"].as_str().unwrap();
+    let url = meeting["events_url"].as_str().unwrap();
+    let mut here = EventStream::open(&first, url).await;
+    let mut there = EventStream::open(&second, &url.replace(&first.base, &second.base)).await;
+    there.next_state().await;
+
+    enter(&first, meeting["join_agent_url"].as_str().unwrap()).await;
+    here.state_where(|state| state["running"] == true).await;
+    let seen_here = Instant::now();
+    there.state_where(|state| state["running"] == true).await;
+    let running_delay = seen_here.elapsed();
+    let ended =
+        first.http.post(first.url(&format!("/bbb/visio/meeting/{guid}/end/?apikey={OPS_KEY}"))).send().await.unwrap();
+    let asked = Instant::now();
+    there.state_where(|state| state["ended"] == true).await;
+
+    assert_eq!(ended.status(), 200);
+    assert!(running_delay < Duration::from_secs(1), "running reached the other instance in {running_delay:?}");
+    assert!(asked.elapsed() < Duration::from_secs(1), "the end reached the other instance in {:?}", asked.elapsed());
+}
+
+async fn the_agent_sees_a_user_page_open_on_another_instance(db: &TestDatabase) {
+    let (first, second) = two_instances(db).await;
+    let meeting = create(&first).await;
+    let agent_events = format!("{}events/", meeting["agent_page_url"].as_str().unwrap());
+    let user_events = format!("{}events/", meeting["user_page_url"].as_str().unwrap());
+    let mut agent = EventStream::open(&second, &agent_events.replace(&first.base, &second.base)).await;
+    agent.next_state().await;
+
+    let user = EventStream::open(&first, &user_events).await;
+    let opened = Instant::now();
+    agent.state_where(|state| state["user_page_open"] == true).await;
+    let open_delay = opened.elapsed();
+    drop(user);
+    agent.state_where(|state| state["user_page_open"] == false).await;
+
+    assert!(open_delay < Duration::from_secs(1), "presence reached the other instance in {open_delay:?}");
+}
+
+/// Only PostgreSQL is shared between instances.
+mod across_instances {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_start_and_an_end_seen_by_one_instance_reach_the_streams_of_another_within_a_second() {
+        let Some(db) = bbb_connector::testing::TestDatabase::postgres().await else { return };
+        super::a_start_and_an_end_seen_by_one_instance_reach_the_streams_of_another_within_a_second(&db).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_agent_sees_a_user_page_open_on_another_instance() {
+        let Some(db) = bbb_connector::testing::TestDatabase::postgres().await else { return };
+        super::the_agent_sees_a_user_page_open_on_another_instance(&db).await;
+    }
+}
