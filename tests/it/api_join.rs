@@ -132,7 +132,8 @@ async fn a_bbb_failure_at_join_is_502_json_or_an_html_page_for_browsers(db: &Tes
     assert_eq!(page.status(), 502);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();
-    assert!(html.contains("indisponible") && html.contains("unavailable"), "{html}");
+    assert!(html.contains("indisponible") && html.contains("Réessayer"), "French by default: {html}");
+    assert!(!html.contains("Connection refused") && !html.contains("os error"), "no raw detail: {html}");
 }
 
 async fn a_wrong_key_shows_a_404_page_to_browsers(db: &TestDatabase) {

@@ -11,6 +11,7 @@ mod api_recording_ready;
 mod api_running;
 mod bbb_client;
 mod bbb_faults;
+mod browser;
 mod cli;
 mod fuzz;
 mod fuzz_seeds;
