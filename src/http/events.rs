@@ -51,6 +51,7 @@ pub async fn get_events(
     path: MeetingPath,
 ) -> Result<Response, ApiError> {
     let slot = guards.open_stream(client.0)?;
+    guards.admit(client.0)?;
     let meeting = rendezvous.find(&path.connector, path.guid).await?;
     let watch = rendezvous.watch(&path.connector, &meeting, false);
     Ok(answer(watch, false, slot))

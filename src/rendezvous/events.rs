@@ -20,6 +20,11 @@ pub const ENDED_AFTER_NOT_RUNNING: Duration = Duration::from_secs(120);
 /// How long an end said by the callback or the end endpoint is remembered in memory; past it the
 /// stored `last_time_running` and the rule above tell the same.
 const SAID_ENDED_MEMORY: Duration = Duration::from_secs(600);
+/// How long the presence another instance told is believed without being told again (an
+/// instance that stopped without saying so is forgotten after it).
+const PRESENCE_BELIEVED: Duration = Duration::from_secs(90);
+/// How often an instance with user pages open tells it again.
+pub const PRESENCE_RETOLD: Duration = Duration::from_secs(30);
 
 /// What every events stream shows of a rendezvous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,12 +94,14 @@ pub(super) struct Told {
 #[derive(Default)]
 struct Presence {
     here: usize,
-    elsewhere: HashMap<String, usize>,
+    /// Per instance: its count and when it was told.
+    elsewhere: HashMap<String, (usize, Instant)>,
 }
 
 impl Presence {
-    fn total(&self) -> usize {
-        self.here + self.elsewhere.values().sum::<usize>()
+    fn total(&mut self) -> usize {
+        self.elsewhere.retain(|_, (_, told)| told.elapsed() < PRESENCE_BELIEVED);
+        self.here + self.elsewhere.values().map(|(count, _)| count).sum::<usize>()
     }
 }
 
@@ -126,6 +133,11 @@ impl Channel {
             changed
         });
         news
+    }
+
+    /// Forgets the presence of instances that stopped telling it; answers the count here.
+    pub fn refresh_presence(&self) -> usize {
+        self.change_presence(|_| {})
     }
 
     /// Changes the presence; answers the count of this instance.
@@ -216,7 +228,7 @@ impl Hub {
                     if user_pages == 0 {
                         presence.elsewhere.remove(&told.from);
                     } else {
-                        presence.elsewhere.insert(told.from.clone(), user_pages);
+                        presence.elsewhere.insert(told.from.clone(), (user_pages, Instant::now()));
                     }
                 });
             }

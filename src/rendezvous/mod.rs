@@ -395,12 +395,19 @@ impl Rendezvous {
 /// answer reaches the streams through `observe`) until its last stream is gone.
 async fn follow(rendezvous: Weak<Rendezvous>, connector: Arc<Connector>, guid: Guid, channel: Weak<Channel>) {
     let period = connector.config.is_running_cache().max(SHORTEST_CHECK_PAUSE);
+    let mut presence_told = std::time::Instant::now();
     loop {
         let (Some(service), Some(watched)) = (rendezvous.upgrade(), channel.upgrade()) else { return };
         if let Err(error) = service.running_state(&connector, guid).await {
             tracing::warn!(%guid, error = %error, "events: the running state could not be had");
         }
-        let pause = service.next_check_in(&watched, period);
+        let user_pages = watched.refresh_presence();
+        if user_pages > 0 && presence_told.elapsed() >= events::PRESENCE_RETOLD {
+            service.hub.tell(Change::Presence { guid: guid.to_string(), user_pages });
+            presence_told = std::time::Instant::now();
+        }
+        // At least as often as presence is told again (a cached answer costs no BBB call).
+        let pause = service.next_check_in(&watched, period).min(events::PRESENCE_RETOLD);
         let wake = Arc::clone(&watched.wake);
         drop((service, watched));
         tokio::select! {
