@@ -254,7 +254,21 @@ async fn a_client_cannot_hold_more_streams_than_its_cap(db: &TestDatabase) {
     assert_eq!(again.status(), 200, "a closed stream gives its slot back");
 }
 
+async fn open_streams_end_with_the_service_rather_than_hold_its_shutdown(db: &TestDatabase) {
+    let app = spawn_fast(db).await;
+    let meeting = create(&app).await;
+    let mut stream = EventStream::open(&app, meeting["events_url"].as_str().unwrap()).await;
+    stream.next_state().await;
+
+    drop(app);
+    let ended =
+        tokio::time::timeout(PATIENCE, async { while let Ok(Some(_)) = stream.response.chunk().await {} }).await;
+
+    assert!(ended.is_ok(), "the stream ended with the service");
+}
+
 crate::on_both_backends!(
+    open_streams_end_with_the_service_rather_than_hold_its_shutdown,
     the_stream_opens_with_the_state_and_a_reconnection_delay,
     a_start_reaches_every_stream_from_one_check_per_period,
     the_end_endpoint_and_the_callback_end_the_streams_at_once,
