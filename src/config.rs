@@ -162,6 +162,10 @@ pub struct ConnectorConfig {
     pub timeout_seconds: u64,
     #[serde(default = "ConnectorDefaults::is_running_cache_seconds")]
     pub is_running_cache_seconds: u64,
+    /// Above this many rendezvous checked within a cache period, one getMeetings per period
+    /// answers them all (0: never).
+    #[serde(default = "ConnectorDefaults::is_running_batch_threshold")]
+    pub is_running_batch_threshold: u32,
     #[serde(default = "ConnectorDefaults::agent_full_name")]
     pub default_agent_full_name: String,
     #[serde(default = "ConnectorDefaults::user_full_name")]
@@ -179,6 +183,9 @@ impl ConnectorDefaults {
     }
     fn is_running_cache_seconds() -> u64 {
         3
+    }
+    fn is_running_batch_threshold() -> u32 {
+        20
     }
     fn agent_full_name() -> String {
         "Agent".to_owned()
@@ -200,6 +207,7 @@ impl ConnectorConfig {
             checksum_algorithm: ChecksumAlgorithm::default(),
             timeout_seconds: ConnectorDefaults::timeout_seconds(),
             is_running_cache_seconds: ConnectorDefaults::is_running_cache_seconds(),
+            is_running_batch_threshold: ConnectorDefaults::is_running_batch_threshold(),
             default_agent_full_name: ConnectorDefaults::agent_full_name(),
             default_user_full_name: ConnectorDefaults::user_full_name(),
             access: Vec::new(),

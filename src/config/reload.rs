@@ -71,6 +71,7 @@ impl ConnectorConfig {
             checksum_algorithm,
             timeout_seconds,
             is_running_cache_seconds,
+            is_running_batch_threshold,
             default_agent_full_name,
             default_user_full_name,
             access,
@@ -82,6 +83,7 @@ impl ConnectorConfig {
             && *checksum_algorithm == other.checksum_algorithm
             && *timeout_seconds == other.timeout_seconds
             && *is_running_cache_seconds == other.is_running_cache_seconds
+            && *is_running_batch_threshold == other.is_running_batch_threshold
             && *default_agent_full_name == other.default_agent_full_name
             && *default_user_full_name == other.default_user_full_name
             && *access == other.access

@@ -4,12 +4,14 @@
 //! them.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 use secrecy::SecretString;
 
+use super::batches::{Batch, Demand};
 use super::Created;
 use crate::bbb::{BbbClient, BbbError, BbbServer, ServerStatus};
 use crate::config::{Config, ConnectorConfig};
@@ -25,7 +27,7 @@ const RUNNING_CACHE_CAPACITY: u64 = 100_000;
 const RUNNING_MEMORY_MARGIN: Duration = Duration::from_secs(60);
 /// The shortest reuse of an answer, even with `is_running_cache_seconds = 0`: the callers of one
 /// millisecond share a check.
-const SHORTEST_FRESHNESS: Duration = Duration::from_millis(1);
+pub(super) const SHORTEST_FRESHNESS: Duration = Duration::from_millis(1);
 
 /// What the is-running endpoint answers for one rendezvous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,12 @@ pub struct Connector {
     /// In-flight `create` calls per rendezvous (with the write of their answer), shared by
     /// concurrent callers.
     pub(super) creates: Cache<Guid, Arc<Created>>,
+    /// Whether the connector batches its checks, counted once per period (callers wait).
+    pub(super) demand: tokio::sync::Mutex<Option<Demand>>,
+    /// The connector's getMeetings answer of this period (callers wait for one call).
+    pub(super) batch: tokio::sync::Mutex<Option<Arc<Batch>>>,
+    /// Whether "getMeetings lists none of ours" was logged.
+    pub(super) batch_fallback_logged: AtomicBool,
 }
 
 impl Connector {
@@ -78,7 +86,17 @@ impl Connector {
             .build();
         let checks = Cache::builder().max_capacity(RUNNING_CACHE_CAPACITY).time_to_live(config.timeout() * 2).build();
         let creates = Cache::builder().max_capacity(RUNNING_CACHE_CAPACITY).time_to_live(CREATE_COALESCING).build();
-        Ok(Self { slug: slug.to_owned(), config: config.clone(), bbb, running, checks, creates })
+        Ok(Self {
+            slug: slug.to_owned(),
+            config: config.clone(),
+            bbb,
+            running,
+            checks,
+            creates,
+            demand: tokio::sync::Mutex::new(None),
+            batch: tokio::sync::Mutex::new(None),
+            batch_fallback_logged: AtomicBool::new(false),
+        })
     }
 
     /// One signed call to the connector's BBB server: its version and how long it took.

@@ -3,6 +3,8 @@
 //! callback, recordings and the recording-ready callback — over the store and the per-connector
 //! BBB clients and caches. It knows no HTTP: handlers parse, call it, and render what it answers.
 
+mod batches;
+mod checks;
 mod connector;
 mod error;
 mod events;
@@ -223,8 +225,9 @@ impl Rendezvous {
     }
 
     /// Whether the meeting runs, at most one cache period old on the service's clock:
-    /// concurrent misses share one check, and a failed check is kept too (stale answer), so
-    /// that an outage is not multiplied by the number of pollers.
+    /// concurrent misses share one check, one instance of those sharing the database checks
+    /// (see `checks`), and a failed check is kept too (stale answer), so that an outage is not
+    /// multiplied by the number of pollers.
     pub async fn running_state(&self, connector: &Arc<Connector>, guid: Guid) -> Result<RunningState, RendezvousError> {
         let period = connector.config.is_running_cache();
         if let Some(known) =
@@ -242,9 +245,7 @@ impl Rendezvous {
             {
                 return Ok(known);
             }
-            let started_at = clock.instant();
-            let state = check_running(store, Arc::clone(&checked), guid, &clock).await?;
-            let answer = CheckedState { state, started_at };
+            let answer = checks::check_running(store, Arc::clone(&checked), clock, guid).await?;
             // Kept before the check stops being shared, so that no caller in between asks again.
             checked.running.insert(guid, answer).await;
             Ok(answer)
@@ -413,36 +414,6 @@ async fn follow(rendezvous: Weak<Rendezvous>, connector: Arc<Connector>, guid: G
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = wake.notified() => {}
-        }
-    }
-}
-
-/// Computes the running state on a cache miss. A rendezvous whose join links were never
-/// followed cannot be running: no BBB call. A BBB failure gives the last known state, marked
-/// stale. A state that turned running (or stopped) is stored.
-async fn check_running(
-    store: Arc<dyn Store>,
-    connector: Arc<Connector>,
-    guid: Guid,
-    clock: &Clock,
-) -> Result<RunningState, RendezvousError> {
-    let Some(meeting) = store.find_meeting(guid).await?.filter(|meeting| meeting.slug == connector.slug) else {
-        return Ok(RunningState::Unknown);
-    };
-    if meeting.join_followed_at.is_none() {
-        return Ok(RunningState::Known { running: false, stale: false });
-    }
-    match connector.bbb.is_meeting_running(&guid.to_string()).await {
-        Ok(running) => {
-            if running || meeting.running {
-                store.record_running_state(guid, running, stamp(clock)).await?;
-            }
-            Ok(RunningState::Known { running, stale: false })
-        }
-        Err(error) => {
-            let error = error.to_string();
-            tracing::warn!(%guid, error = ?error, "is-running: BBB could not be asked, answering the last known state");
-            Ok(RunningState::Known { running: meeting.running, stale: true })
         }
     }
 }

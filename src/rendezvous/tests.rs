@@ -1,6 +1,6 @@
 //! The rendezvous service alone: an in-memory store and the BBB simulator, no HTTP.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,10 +12,15 @@ use serde_json::Value;
 use super::*;
 use crate::config::{Config, ConnectorConfig};
 use crate::simulator::{Fault, Simulator, SimulatorConfig};
-use crate::store::{GetOrCreate, PendingMigration, ReadyRecording, StoreError};
+use crate::store::{
+    CheckOutcome, Claim, GetOrCreate, PendingMigration, ReadyRecording, StoreError, StoredBatch, StoredCheck,
+};
 
 const SECRET: &str = "service-test-secret";
 const BASE: &str = "https://rdv.example.org";
+
+/// The latest check claimed and whether it failed (None while in flight).
+type ClaimedCheck = (DateTime<Utc>, Option<bool>);
 
 /// A store in memory, with a count of the writes it was asked for.
 #[derive(Default)]
@@ -23,6 +28,9 @@ struct MemoryStore {
     meetings: Mutex<HashMap<Guid, Meeting>>,
     ready: Mutex<Vec<(Guid, ReadyRecording)>>,
     writes: Mutex<usize>,
+    /// Per rendezvous: the latest check claimed and its outcome (None while in flight).
+    checks: Mutex<HashMap<Guid, ClaimedCheck>>,
+    batches: Mutex<HashMap<String, StoredBatch>>,
 }
 
 impl MemoryStore {
@@ -98,6 +106,124 @@ impl Store for MemoryStore {
                 meeting.last_time_running = Some(at);
             }
         });
+        Ok(())
+    }
+
+    async fn claim_running_check(
+        &self,
+        guid: Guid,
+        at: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Claim<Option<StoredCheck>>, StoreError> {
+        let claimed = {
+            let mut checks = self.checks.lock().unwrap();
+            let claimable = self.meetings.lock().unwrap().contains_key(&guid)
+                && checks.get(&guid).is_none_or(|(claimed_at, _)| *claimed_at <= cutoff);
+            if claimable {
+                *self.writes.lock().unwrap() += 1;
+                checks.insert(guid, (at, None));
+            }
+            claimable
+        };
+        if claimed {
+            return Ok(Claim::Claimed);
+        }
+        Ok(Claim::Taken(self.stored_running_check(guid).await?))
+    }
+
+    async fn stored_running_check(&self, guid: Guid) -> Result<Option<StoredCheck>, StoreError> {
+        let check = self.checks.lock().unwrap().get(&guid).copied();
+        let outcome = match check {
+            None | Some((_, Some(false))) => CheckOutcome::Answered,
+            Some((_, Some(true))) => CheckOutcome::Failed,
+            Some((_, None)) => CheckOutcome::InFlight,
+        };
+        let meetings = self.meetings.lock().unwrap();
+        Ok(meetings.get(&guid).map(|meeting| StoredCheck {
+            running: meeting.running,
+            checked_at: check.map(|(claimed_at, _)| claimed_at),
+            outcome,
+        }))
+    }
+
+    async fn record_running_check(
+        &self,
+        guid: Guid,
+        claimed_at: DateTime<Utc>,
+        checked_at: DateTime<Utc>,
+        running: Option<bool>,
+    ) -> Result<(), StoreError> {
+        if let Some(check) = self.checks.lock().unwrap().get_mut(&guid).filter(|(at, _)| *at == claimed_at) {
+            *check = (checked_at, Some(running.is_none()));
+        }
+        match running {
+            Some(running) => self.record_running_state(guid, running, checked_at).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn count_checked_since(&self, slug: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        let checks = self.checks.lock().unwrap();
+        let meetings = self.meetings.lock().unwrap();
+        let counted = meetings
+            .values()
+            .filter(|meeting| meeting.slug == slug && meeting.join_followed_at.is_some())
+            .filter(|meeting| checks.get(&meeting.guid).is_some_and(|(at, _)| *at > since))
+            .count();
+        Ok(counted as u64)
+    }
+
+    async fn claim_batch_check(
+        &self,
+        slug: &str,
+        at: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Claim<Option<StoredBatch>>, StoreError> {
+        let mut batches = self.batches.lock().unwrap();
+        match batches.get_mut(slug) {
+            Some(batch) if batch.checked_at > cutoff => Ok(Claim::Taken(Some(batch.clone()))),
+            Some(batch) => {
+                (batch.checked_at, batch.outcome) = (at, CheckOutcome::InFlight);
+                Ok(Claim::Claimed)
+            }
+            None => {
+                let batch = StoredBatch {
+                    checked_at: at,
+                    outcome: CheckOutcome::InFlight,
+                    meetings: Default::default(),
+                    lists_ours: false,
+                };
+                batches.insert(slug.to_owned(), batch);
+                Ok(Claim::Claimed)
+            }
+        }
+    }
+
+    async fn stored_batch_check(&self, slug: &str) -> Result<Option<StoredBatch>, StoreError> {
+        Ok(self.batches.lock().unwrap().get(slug).cloned())
+    }
+
+    async fn record_batch_check(
+        &self,
+        slug: &str,
+        claimed_at: DateTime<Utc>,
+        meetings: Option<&BTreeMap<String, bool>>,
+    ) -> Result<(), StoreError> {
+        let lists_ours = meetings.is_some_and(|listed| {
+            let stored = self.meetings.lock().unwrap();
+            stored.values().any(|meeting| {
+                meeting.slug == slug
+                    && meeting.join_followed_at.is_some()
+                    && listed.contains_key(&meeting.guid.to_string())
+            })
+        });
+        let mut batches = self.batches.lock().unwrap();
+        if let Some(batch) = batches.get_mut(slug).filter(|batch| batch.checked_at == claimed_at) {
+            batch.outcome = if meetings.is_some() { CheckOutcome::Answered } else { CheckOutcome::Failed };
+            if let Some(listed) = meetings {
+                (batch.meetings, batch.lists_ours) = (listed.clone(), lists_ours);
+            }
+        }
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
-use super::{truncate_to_micros, Store, StoreOptions};
+use super::{truncate_to_micros, CheckOutcome, Claim, Store, StoreOptions, StoredBatch, StoredCheck};
 use crate::domain::{Guid, JoinKey, MeetingRequest, NewMeeting};
 use crate::testing::{Backend, TestDatabase};
 
@@ -88,6 +88,65 @@ async fn state_updates_round_trip(store: Arc<dyn Store>) {
     assert_eq!(found.last_time_running, Some(at(3)));
     assert_eq!(found.last_checked, Some(at(4)));
     assert_eq!(found.updated, at(4));
+}
+
+async fn a_running_check_is_claimed_once_per_period_and_keeps_its_outcome(store: Arc<dyn Store>) {
+    let new = new_meeting("visio", "13", at(0));
+    store.get_or_create_meeting(&new).await.unwrap();
+    store.record_create_answer(new.guid, &json!({}), at(0), Some(at(0))).await.unwrap();
+
+    let first = store.claim_running_check(new.guid, at(10), at(7)).await.unwrap();
+    let again = store.claim_running_check(new.guid, at(11), at(8)).await.unwrap();
+    store.record_running_check(new.guid, at(10), at(9), Some(true)).await.unwrap();
+    let answered = store.stored_running_check(new.guid).await.unwrap().unwrap();
+    let counted = store.count_checked_since("visio", at(8)).await.unwrap();
+    let next = store.claim_running_check(new.guid, at(12), at(9)).await.unwrap();
+    store.record_running_check(new.guid, at(12), at(12), None).await.unwrap();
+    let failed = store.stored_running_check(new.guid).await.unwrap().unwrap();
+    let late = store.claim_running_check(Guid::new_random(), at(12), at(9)).await.unwrap();
+
+    assert_eq!(first, Claim::Claimed);
+    let in_flight = StoredCheck { running: false, checked_at: Some(at(10)), outcome: CheckOutcome::InFlight };
+    assert_eq!(again, Claim::Taken(Some(in_flight)));
+    let expected = StoredCheck { running: true, checked_at: Some(at(9)), outcome: CheckOutcome::Answered };
+    assert_eq!(answered, expected, "the check's time is the answer's");
+    assert_eq!(counted, 1);
+    assert_eq!(next, Claim::Claimed, "claimable once the check's time is past the cutoff");
+    assert_eq!(failed, StoredCheck { running: true, checked_at: Some(at(12)), outcome: CheckOutcome::Failed });
+    assert_eq!(late, Claim::Taken(None), "no such rendezvous");
+    let found = store.find_meeting(new.guid).await.unwrap().unwrap();
+    assert_eq!((found.running, found.last_time_running, found.last_checked), (true, Some(at(9)), Some(at(9))));
+}
+
+async fn a_batch_check_is_claimed_once_per_period_and_tells_whether_it_lists_ours(store: Arc<dyn Store>) {
+    let joined = new_meeting("visio", "14", at(0));
+    store.get_or_create_meeting(&joined).await.unwrap();
+    store.record_create_answer(joined.guid, &json!({}), at(0), Some(at(0))).await.unwrap();
+    let ours: std::collections::BTreeMap<String, bool> =
+        [(joined.guid.to_string(), true), ("someone-else".to_owned(), false)].into();
+    let others: std::collections::BTreeMap<String, bool> = [("someone-else".to_owned(), true)].into();
+
+    let first = store.claim_batch_check("visio", at(10), at(7)).await.unwrap();
+    let again = store.claim_batch_check("visio", at(11), at(8)).await.unwrap();
+    store.record_batch_check("visio", at(10), Some(&ours)).await.unwrap();
+    let listing_ours = store.stored_batch_check("visio").await.unwrap().unwrap();
+    let next = store.claim_batch_check("visio", at(13), at(10)).await.unwrap();
+    store.record_batch_check("visio", at(13), Some(&others)).await.unwrap();
+    let listing_others = store.stored_batch_check("visio").await.unwrap().unwrap();
+    store.claim_batch_check("visio", at(16), at(13)).await.unwrap();
+    store.record_batch_check("visio", at(16), None).await.unwrap();
+    let failed = store.stored_batch_check("visio").await.unwrap().unwrap();
+
+    assert_eq!(first, Claim::Claimed);
+    assert!(matches!(again, Claim::Taken(Some(StoredBatch { outcome: CheckOutcome::InFlight, .. }))), "{again:?}");
+    assert_eq!(
+        listing_ours,
+        StoredBatch { checked_at: at(10), outcome: CheckOutcome::Answered, meetings: ours, lists_ours: true }
+    );
+    assert_eq!(next, Claim::Claimed);
+    assert_eq!((listing_others.meetings, listing_others.lists_ours), (others, false));
+    assert_eq!((failed.checked_at, failed.outcome), (at(16), CheckOutcome::Failed));
+    assert_eq!(store.stored_batch_check("open").await.unwrap(), None);
 }
 
 async fn timestamps_are_kept_to_the_microsecond_in_utc(store: Arc<dyn Store>) {
@@ -366,6 +425,26 @@ async fn a_nonce_is_refused_on_another_instance(db: &TestDatabase) {
     assert!(!second.remember_nonce("shared", at(60), at(1)).await.unwrap());
 }
 
+async fn one_of_two_instances_claims_a_running_check(db: &TestDatabase) {
+    let (first, second) = (db.store().await, db.store().await);
+    let new = new_meeting("visio", "race-check", at(0));
+    first.get_or_create_meeting(&new).await.unwrap();
+
+    let claims = futures::future::join_all((0..20).map(|i| {
+        let store = if i % 2 == 0 { Arc::clone(&first) } else { Arc::clone(&second) };
+        async move { store.claim_running_check(new.guid, at(10), at(7)).await.unwrap() }
+    }))
+    .await;
+    let batch_claims = futures::future::join_all((0..20).map(|i| {
+        let store = if i % 2 == 0 { Arc::clone(&first) } else { Arc::clone(&second) };
+        async move { store.claim_batch_check("visio", at(10), at(7)).await.unwrap() }
+    }))
+    .await;
+
+    assert_eq!(claims.iter().filter(|claim| **claim == Claim::Claimed).count(), 1, "{claims:?}");
+    assert_eq!(batch_claims.iter().filter(|claim| **claim == Claim::Claimed).count(), 1, "{batch_claims:?}");
+}
+
 async fn instances_starting_together_agree_on_the_secret_key(db: &TestDatabase) {
     let (first, second) = (db.store().await, db.store().await);
 
@@ -407,6 +486,8 @@ conformance_suite!(
         every_field_round_trips,
         state_updates_round_trip,
         timestamps_are_kept_to_the_microsecond_in_utc,
+        a_running_check_is_claimed_once_per_period_and_keeps_its_outcome,
+        a_batch_check_is_claimed_once_per_period_and_tells_whether_it_lists_ours,
         get_or_create_returns_the_first_row_on_replay,
         the_same_idempotent_id_under_two_slugs_makes_two_rows,
         a_hundred_concurrent_creates_make_one_row,
@@ -425,6 +506,7 @@ conformance_suite!(
     shared: [
         two_instances_race_to_one_row,
         a_nonce_is_refused_on_another_instance,
+        one_of_two_instances_claims_a_running_check,
         instances_starting_together_agree_on_the_secret_key,
         a_database_opened_without_creating_it_must_exist,
         a_bare_database_has_every_migration_pending_and_a_migrated_one_none,

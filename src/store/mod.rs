@@ -2,6 +2,7 @@
 //! SQLite and a PostgreSQL implementation picked by the URL scheme.
 
 mod changes;
+mod checks;
 mod postgres;
 mod record;
 mod shared;
@@ -23,6 +24,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::domain::{Guid, Meeting, NewMeeting};
 
+pub use checks::{CheckOutcome, Claim, StoredBatch, StoredCheck};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -118,6 +120,55 @@ pub trait Store: Send + Sync + 'static {
         guid: Guid,
         running: bool,
         checked_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Claims the is-running check of `guid` at `at` unless one was claimed after `cutoff` (a
+    /// conditional update, so that one instance of those sharing the database asks BBB); when
+    /// taken, what the latest check stored.
+    async fn claim_running_check(
+        &self,
+        guid: Guid,
+        at: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Claim<Option<StoredCheck>>, StoreError>;
+
+    /// What the latest is-running check of `guid` stored.
+    async fn stored_running_check(&self, guid: Guid) -> Result<Option<StoredCheck>, StoreError>;
+
+    /// Stores the answer of the check claimed at `claimed_at`, given at `checked_at` (the time
+    /// of the getMeetings that answered it, else the claim's): `running`, or None when BBB could
+    /// not be asked. The running state is stored as `record_running_state` does.
+    async fn record_running_check(
+        &self,
+        guid: Guid,
+        claimed_at: DateTime<Utc>,
+        checked_at: DateTime<Utc>,
+        running: Option<bool>,
+    ) -> Result<(), StoreError>;
+
+    /// How many rendezvous of `slug` whose join link was followed had a check claimed after
+    /// `since`.
+    async fn count_checked_since(&self, slug: &str, since: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Claims the getMeetings of connector `slug` at `at` unless one was claimed after
+    /// `cutoff`; when taken, what the latest one stored.
+    async fn claim_batch_check(
+        &self,
+        slug: &str,
+        at: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Claim<Option<StoredBatch>>, StoreError>;
+
+    /// What the latest getMeetings of connector `slug` stored.
+    async fn stored_batch_check(&self, slug: &str) -> Result<Option<StoredBatch>, StoreError>;
+
+    /// Stores the answer of the getMeetings claimed at `claimed_at`: every meetingID listed
+    /// and whether it runs, or None when BBB could not be asked.
+    async fn record_batch_check(
+        &self,
+        slug: &str,
+        claimed_at: DateTime<Utc>,
+        meetings: Option<&std::collections::BTreeMap<String, bool>>,
     ) -> Result<(), StoreError>;
 
     /// Notes that BBB said recording `record_id` of the rendezvous is ready, at `at`; a repeat

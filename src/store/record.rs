@@ -11,7 +11,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
 
-use super::{ReadyRecording, StoreError};
+use super::{CheckOutcome, ReadyRecording, StoreError, StoredBatch, StoredCheck};
 use crate::domain::{BbbParameters, Guid, JoinKey, Meeting, MeetingRequest, NewMeeting};
 
 /// A stored instant: `timestamptz` on PostgreSQL, integer microseconds (UTC) on SQLite.
@@ -100,6 +100,60 @@ impl From<ReadyRecordingRecord> for ReadyRecording {
     fn from(record: ReadyRecordingRecord) -> Self {
         Self { record_id: record.record_id, notified_at: record.notified_at.0 }
     }
+}
+
+/// The is-running check columns of a `meetings` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct StoredCheckRecord {
+    pub running: bool,
+    pub check_claimed_at: Option<Timestamp>,
+    pub check_failed: Option<bool>,
+}
+
+/// A `running_batches` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct StoredBatchRecord {
+    pub claimed_at: Timestamp,
+    pub answered: bool,
+    pub failed: bool,
+    pub meetings: String,
+    pub lists_ours: bool,
+}
+
+/// The latest is-running check of a `meetings` row of either backend.
+pub(super) fn stored_check_of<'r, R: sqlx::Row>(row: &'r R) -> Result<StoredCheck, StoreError>
+where
+    StoredCheckRecord: sqlx::FromRow<'r, R>,
+{
+    let record = <StoredCheckRecord as sqlx::FromRow<'r, R>>::from_row(row)?;
+    Ok(StoredCheck {
+        running: record.running,
+        checked_at: record.check_claimed_at.map(|at| at.0),
+        outcome: if record.check_claimed_at.is_none() {
+            CheckOutcome::Answered
+        } else {
+            CheckOutcome::of_failed(record.check_failed)
+        },
+    })
+}
+
+/// The latest getMeetings of a `running_batches` row of either backend.
+pub(super) fn stored_batch_of<'r, R: sqlx::Row>(row: &'r R) -> Result<StoredBatch, StoreError>
+where
+    StoredBatchRecord: sqlx::FromRow<'r, R>,
+{
+    let record = <StoredBatchRecord as sqlx::FromRow<'r, R>>::from_row(row)?;
+    let outcome = match (record.answered, record.failed) {
+        (false, _) => CheckOutcome::InFlight,
+        (true, false) => CheckOutcome::Answered,
+        (true, true) => CheckOutcome::Failed,
+    };
+    Ok(StoredBatch {
+        checked_at: record.claimed_at.0,
+        outcome,
+        meetings: parse_json(&record.meetings, "meetings")?,
+        lists_ours: record.lists_ours,
+    })
 }
 
 /// The JSON texts of a new row.

@@ -1,6 +1,7 @@
 //! The SQLite backend: the embedded default, one instance, zero setup. Timestamps are integer
 //! microseconds (UTC). Statements are kept in the same order as in `postgres.rs`.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -9,8 +10,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
-use super::record::{bind_new_meeting, meeting_of, NewMeetingJson, Timestamp, NEW_MEETING_COLUMNS};
-use super::{pending_of, pool_options, GetOrCreate, PendingMigration, ReadyRecording, Store, StoreError, StoreOptions};
+use super::record::{
+    bind_new_meeting, meeting_of, stored_batch_of, stored_check_of, NewMeetingJson, Timestamp, NEW_MEETING_COLUMNS,
+};
+use super::{
+    pending_of, pool_options, Claim, GetOrCreate, PendingMigration, ReadyRecording, Store, StoreError, StoreOptions,
+    StoredBatch, StoredCheck,
+};
 use super::{shared, statements};
 use crate::domain::{Guid, Meeting, NewMeeting};
 
@@ -165,6 +171,101 @@ impl Store for SqliteStore {
             .bind(Timestamp(checked_at))
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn claim_running_check(
+        &self,
+        guid: Guid,
+        at: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Claim<Option<StoredCheck>>, StoreError> {
+        let claimed = sqlx::query(statements::CLAIM_RUNNING_CHECK)
+            .bind(guid.to_string())
+            .bind(Timestamp(at))
+            .bind(Timestamp(cutoff))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if claimed == 1 {
+            return Ok(Claim::Claimed);
+        }
+        Ok(Claim::Taken(self.stored_running_check(guid).await?))
+    }
+
+    async fn stored_running_check(&self, guid: Guid) -> Result<Option<StoredCheck>, StoreError> {
+        let row =
+            sqlx::query(statements::STORED_RUNNING_CHECK).bind(guid.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(stored_check_of).transpose()
+    }
+
+    async fn record_running_check(
+        &self,
+        guid: Guid,
+        claimed_at: DateTime<Utc>,
+        checked_at: DateTime<Utc>,
+        running: Option<bool>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(statements::RECORD_RUNNING_CHECK)
+            .bind(guid.to_string())
+            .bind(Timestamp(claimed_at))
+            .bind(Timestamp(checked_at))
+            .bind(running)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn count_checked_since(&self, slug: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(statements::COUNT_CHECKED_SINCE)
+            .bind(slug)
+            .bind(Timestamp(since))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count.unsigned_abs())
+    }
+
+    async fn claim_batch_check(
+        &self,
+        slug: &str,
+        at: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Claim<Option<StoredBatch>>, StoreError> {
+        let claimed = sqlx::query(statements::CLAIM_BATCH_CHECK)
+            .bind(slug)
+            .bind(Timestamp(at))
+            .bind(Timestamp(cutoff))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if claimed == 1 {
+            return Ok(Claim::Claimed);
+        }
+        Ok(Claim::Taken(self.stored_batch_check(slug).await?))
+    }
+
+    async fn stored_batch_check(&self, slug: &str) -> Result<Option<StoredBatch>, StoreError> {
+        let row = sqlx::query(statements::STORED_BATCH_CHECK).bind(slug).fetch_optional(&self.pool).await?;
+        row.as_ref().map(stored_batch_of).transpose()
+    }
+
+    async fn record_batch_check(
+        &self,
+        slug: &str,
+        claimed_at: DateTime<Utc>,
+        meetings: Option<&BTreeMap<String, bool>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update running_batches set answered = true, failed = $3 is null, \
+             meetings = coalesce($3, meetings), lists_ours = case when $3 is null then lists_ours else \
+             exists (select 1 from meetings where slug = $1 and join_followed_at is not null \
+             and guid in (select key from json_each($3))) end where slug = $1 and claimed_at = $2",
+        )
+        .bind(slug)
+        .bind(Timestamp(claimed_at))
+        .bind(meetings.map(|listed| serde_json::to_string(listed).unwrap_or_else(|_| "{}".to_owned())))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -64,6 +64,35 @@ async fn three_hundred_pollers_make_one_bbb_call_per_cache_period(db: &TestDatab
     assert_eq!(app.simulator.call_count("isMeetingRunning"), 2, "and one more in the next period");
 }
 
+/// Two instances on one database, polled alike: the first miss of a period claims the check in
+/// the database, the other instance takes what it stored.
+async fn three_hundred_pollers_on_two_instances_make_one_bbb_call_per_cache_period(db: &TestDatabase) {
+    let period = Duration::from_secs(60);
+    let long_period = |config: &mut bbb_connector::config::Config| {
+        config.connectors.values_mut().for_each(|connector| connector.is_running_cache_seconds = period.as_secs());
+    };
+    let first = TestApp::spawn_configured(db, crate::helpers::spawn_simulator().await, long_period).await;
+    let second = TestApp::spawn_configured(db, first.simulator.clone(), long_period).await;
+    let meeting = create(&first, "busy-pair").await;
+    agent_joins(&first, &meeting).await;
+    let path = url::Url::parse(meeting["is_running_url"].as_str().unwrap()).unwrap().path().to_owned();
+    let urls = [first.url(&path), second.url(&path)];
+    let apps = [&first, &second];
+    let three_hundred_polls = || futures::future::join_all((0..300).map(|i| apps[i % 2].get_json(&urls[i % 2])));
+
+    let first_period = three_hundred_polls().await;
+    let calls_in_first_period = first.simulator.call_count("isMeetingRunning");
+    first.clock.advance(period);
+    second.clock.advance(period);
+    let second_period = three_hundred_polls().await;
+
+    for (status, answer) in first_period.iter().chain(&second_period) {
+        assert_eq!((*status, answer), (200, &json!({"err": 0, "data": true})));
+    }
+    assert_eq!(calls_in_first_period, 1, "300 polls over two instances within one period");
+    assert_eq!(first.simulator.call_count("isMeetingRunning"), 2, "and one more in the next period");
+}
+
 async fn is_running_turns_true_after_the_agent_joins_and_is_persisted(db: &TestDatabase) {
     let app = TestApp::spawn(db).await;
     let meeting = create(&app, "joined").await;
@@ -127,6 +156,7 @@ async fn a_bbb_outage_answers_the_last_known_state_marked_stale(db: &TestDatabas
 crate::on_both_backends!(
     polls_of_a_never_joined_rendezvous_never_reach_bbb,
     three_hundred_pollers_make_one_bbb_call_per_cache_period,
+    three_hundred_pollers_on_two_instances_make_one_bbb_call_per_cache_period,
     is_running_turns_true_after_the_agent_joins_and_is_persisted,
     cors_headers_are_on_answers_errors_and_preflights,
     a_bbb_outage_answers_the_last_known_state_marked_stale,
