@@ -67,7 +67,9 @@ pub(super) async fn answer(
 }
 
 /// Whether more rendezvous of the connector than its threshold had a check within the last
-/// period; counted once per period per instance (concurrent callers wait for that count).
+/// period; counted once per period per instance (concurrent callers wait for that count), over
+/// the last two periods, since a rendezvous polled all along is checked a little more than one
+/// period apart.
 async fn batching(store: &Arc<dyn Store>, connector: &Connector, clock: &Clock) -> Result<bool, RendezvousError> {
     let threshold = connector.config.is_running_batch_threshold;
     if threshold == 0 {
@@ -79,7 +81,7 @@ async fn batching(store: &Arc<dyn Store>, connector: &Connector, clock: &Clock) 
         return Ok(known.batching);
     }
     let counted_at = clock.instant();
-    let checked = store.count_checked_since(&connector.slug, clock.now() - period).await?;
+    let checked = store.count_checked_since(&connector.slug, clock.now() - period * 2).await?;
     let batching = checked > u64::from(threshold);
     *demand = Some(Demand { batching, counted_at });
     Ok(batching)

@@ -557,3 +557,73 @@ async fn a_failed_check_answers_the_last_known_state_stale_and_is_kept_for_the_p
         "the failure is kept for the period: an outage is not multiplied by the pollers"
     );
 }
+
+/// Polls each rendezvous once and moves the clock one period on.
+async fn poll_each_once(f: &Fixture, guids: &[Guid]) -> Vec<RunningState> {
+    let mut states = Vec::new();
+    for guid in guids {
+        states.push(f.service.running_state(&f.connector, *guid).await.unwrap());
+    }
+    f.clock.advance(f.connector.config.is_running_cache());
+    states
+}
+
+#[tokio::test]
+async fn above_the_threshold_one_get_meetings_per_period_answers_every_rendezvous() {
+    let f = fixture_with(|visio| visio.is_running_batch_threshold = 3).await;
+    let mut guids = Vec::new();
+    for id in 0..5 {
+        guids.push(joined_rendezvous(&f, &format!("batch-{id}")).await);
+    }
+    f.simulator.mark_present(&guids[0].to_string(), "Ana", "MODERATOR");
+
+    poll_each_once(&f, &guids).await;
+    let asked_one_by_one = f.simulator.call_count("isMeetingRunning");
+    let batched = poll_each_once(&f, &guids).await;
+    poll_each_once(&f, &guids).await;
+
+    assert_eq!(asked_one_by_one, 5, "below the threshold until counted: one call each");
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 5, "none once batched");
+    assert_eq!(f.simulator.call_count("getMeetings"), 2, "one per period");
+    assert_eq!(batched[0], RunningState::Known { running: true, stale: false });
+    assert!(batched[1..].iter().all(|state| *state == RunningState::Known { running: false, stale: false }));
+    let stored = f.store.find_meeting(guids[0]).await.unwrap().unwrap();
+    assert!(stored.running && stored.last_time_running.is_some(), "the running state is stored as before");
+}
+
+#[tokio::test]
+async fn a_get_meetings_that_lists_none_of_ours_falls_back_to_is_meeting_running() {
+    let f = fixture_with(|visio| visio.is_running_batch_threshold = 3).await;
+    let mut guids = Vec::new();
+    for id in 0..5 {
+        guids.push(joined_rendezvous(&f, &format!("hidden-{id}")).await);
+    }
+    f.simulator.mark_present(&guids[0].to_string(), "Ana", "MODERATOR");
+    f.simulator.disable_get_meetings(true);
+    poll_each_once(&f, &guids).await;
+
+    let states = poll_each_once(&f, &guids).await;
+
+    assert_eq!(f.simulator.call_count("getMeetings"), 1);
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 10, "each rendezvous asked again");
+    assert_eq!(states[0], RunningState::Known { running: true, stale: false }, "not taken for not running");
+    assert!(f.connector.batch_fallback_logged.load(std::sync::atomic::Ordering::Relaxed), "said once in the log");
+}
+
+#[tokio::test]
+async fn a_failed_get_meetings_answers_the_last_known_states_stale() {
+    let f = fixture_with(|visio| visio.is_running_batch_threshold = 3).await;
+    let mut guids = Vec::new();
+    for id in 0..5 {
+        guids.push(joined_rendezvous(&f, &format!("down-{id}")).await);
+    }
+    f.simulator.mark_present(&guids[0].to_string(), "Ana", "MODERATOR");
+    poll_each_once(&f, &guids).await;
+    f.simulator.set_fault(Some(Fault::Html500));
+
+    let states = poll_each_once(&f, &guids).await;
+
+    assert_eq!(f.simulator.call_count("isMeetingRunning"), 5, "no call per rendezvous while BBB fails");
+    assert_eq!(states[0], RunningState::Known { running: true, stale: true });
+    assert!(states[1..].iter().all(|state| *state == RunningState::Known { running: false, stale: true }));
+}

@@ -209,7 +209,7 @@ fn get_meeting_info(inner: &Inner, params: &Params) -> Response {
 
 fn get_meetings(inner: &Inner) -> Response {
     let state = lock(&inner.meetings);
-    if state.meetings.is_empty() {
+    if state.meetings.is_empty() || inner.get_meetings_disabled.load(std::sync::atomic::Ordering::SeqCst) {
         return xml::success_raw(
             "<meetings/><messageKey>noMeetings</messageKey><message>no meetings were found on this server</message>",
         );

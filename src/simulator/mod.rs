@@ -136,6 +136,12 @@ impl Simulator {
         self.inner.set_fault(fault);
     }
 
+    /// Makes getMeetings answer the empty list whatever runs, as Scalelite can be configured to
+    /// (`GET_MEETINGS_API_DISABLED`), or list the meetings again.
+    pub fn disable_get_meetings(&self, disabled: bool) {
+        self.inner.get_meetings_disabled.store(disabled, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// A BBB restart: every meeting vanishes, without callbacks.
     pub fn forget_all_meetings(&self) {
         lock(&self.inner.meetings).forget_all();

@@ -125,6 +125,8 @@ pub struct Inner {
     pub fault: Mutex<Option<Fault>>,
     /// Mirrors `Fault::Down` for the connection layer, which checks it on every read and write.
     pub down: std::sync::Arc<AtomicBool>,
+    /// getMeetings answers the empty list, as a Scalelite with it disabled does (reference §5.3).
+    pub get_meetings_disabled: AtomicBool,
     http: reqwest::Client,
     /// Paces the end callbacks: when many meetings expire together they are sent a few at a
     /// time, as bbb-web's callback queue does, not as one burst of connections.
@@ -150,6 +152,7 @@ impl Inner {
             calls: Mutex::new(VecDeque::new()),
             fault: Mutex::new(None),
             down: std::sync::Arc::new(AtomicBool::new(false)),
+            get_meetings_disabled: AtomicBool::new(false),
             http,
             callbacks_in_flight: std::sync::Arc::new(Semaphore::new(CONCURRENT_CALLBACKS)),
         }
