@@ -16,6 +16,9 @@ use super::xml::{self, Element};
 
 /// Largest answer read; a bigger one is not a BBB answer we need.
 const MAX_ANSWER_BYTES: usize = 2 * 1024 * 1024;
+/// Largest getMeetings answer read: it lists every meeting of the server (about 1.5 KiB each),
+/// and answers the is-running checks of all of them once batching applies.
+const MAX_MEETINGS_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// Above this URL length, bulky create parameters move to a form body (reference §2.5).
 const MAX_URL_BYTES: usize = 6 * 1024;
 /// Create parameters that must stay in the signed URL.
@@ -88,7 +91,7 @@ impl BbbClient {
                     redirects += 1;
                     url = next;
                 }
-                _ => return self.read_answer(response).await,
+                _ => return self.read_answer(response, MAX_ANSWER_BYTES).await,
             }
         }
     }
@@ -190,7 +193,8 @@ impl BbbClient {
     }
 
     async fn fetch(&self, action: &str, request: reqwest::RequestBuilder) -> Result<Element, BbbError> {
-        self.logged(action, async { self.read_answer(self.send(request).await?).await }).await
+        let limit = if action == "getMeetings" { MAX_MEETINGS_ANSWER_BYTES } else { MAX_ANSWER_BYTES };
+        self.logged(action, async { self.read_answer(self.send(request).await?, limit).await }).await
     }
 
     /// Times a call and logs its outcome, without its URL's query.
@@ -220,15 +224,15 @@ impl BbbClient {
     }
 
     /// The XML of a 200 answer; any other status, a body that is not BBB XML, or FAILED is an error.
-    async fn read_answer(&self, mut response: reqwest::Response) -> Result<Element, BbbError> {
+    async fn read_answer(&self, mut response: reqwest::Response, limit: usize) -> Result<Element, BbbError> {
         let timeout = self.server.timeout;
         if response.status() != reqwest::StatusCode::OK {
             return Err(BbbError::HttpStatus(response.status().as_u16()));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|err| BbbError::from_reqwest(err, timeout))? {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(BbbError::Protocol(format!("answer is larger than {} KiB", MAX_ANSWER_BYTES / 1024)));
+            if body.len() + chunk.len() > limit {
+                return Err(BbbError::Protocol(format!("answer is larger than {} KiB", limit / 1024)));
             }
             body.extend_from_slice(&chunk);
         }
