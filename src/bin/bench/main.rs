@@ -1,9 +1,11 @@
 //! `cargo run --release --features test-util --bin bench`: the service and the BBB simulator on
 //! loopback, loaded by wrk, on SQLite and PostgreSQL side by side; prints one table of figures
-//! against the targets and writes it to target/bench-report.md.
+//! against the targets and writes it to target/bench-report.md. `... --bin bench -- scaling`
+//! measures three instances behind nginx instead (target/bench-scaling.md).
 
 mod report;
 mod rows;
+mod scaling;
 mod service;
 mod slow;
 mod wrk;
@@ -29,6 +31,9 @@ const POLL_RUN: Duration = Duration::from_secs(10);
 async fn main() -> anyhow::Result<()> {
     wrk::ensure_installed()?;
     service::build_release_binary()?;
+    if std::env::args().nth(1).as_deref() == Some("scaling") {
+        return bench_scaling().await;
+    }
     let slow_clients = slow::affordable();
     let dir = std::env::temp_dir().join(format!("bbb-connector-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -49,6 +54,22 @@ async fn main() -> anyhow::Result<()> {
     println!("{table}");
     std::fs::create_dir_all("target")?;
     std::fs::write("target/bench-report.md", &table)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn bench_scaling() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("bbb-connector-bench-scaling-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let simulator = Simulator::spawn(
+        SimulatorConfig { secret: SECRET.to_owned(), ..SimulatorConfig::default() },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await?;
+    let table = scaling::run(&simulator, &dir).await?;
+    println!("{table}");
+    std::fs::create_dir_all("target")?;
+    std::fs::write("target/bench-scaling.md", &table)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
