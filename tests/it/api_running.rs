@@ -93,6 +93,46 @@ async fn three_hundred_pollers_on_two_instances_make_one_bbb_call_per_cache_peri
     assert_eq!(first.simulator.call_count("isMeetingRunning"), 2, "and one more in the next period");
 }
 
+/// Above the threshold, on two instances: one getMeetings per period between them answers
+/// every rendezvous, whichever instance is polled.
+async fn two_instances_batch_into_one_get_meetings_per_period(db: &TestDatabase) {
+    let batch_above_three = |config: &mut bbb_connector::config::Config| {
+        config.connectors.values_mut().for_each(|connector| connector.is_running_batch_threshold = 3);
+    };
+    let first = TestApp::spawn_configured(db, crate::helpers::spawn_simulator().await, batch_above_three).await;
+    let second = TestApp::spawn_configured(db, first.simulator.clone(), batch_above_three).await;
+    let mut paths = Vec::new();
+    for index in 0..6 {
+        let meeting = create(&first, &format!("batched-{index}")).await;
+        agent_joins(&first, &meeting).await;
+        paths.push(url::Url::parse(meeting["is_running_url"].as_str().unwrap()).unwrap().path().to_owned());
+    }
+    let poll_every_rendezvous_on_both = || {
+        futures::future::join_all(paths.iter().flat_map(|path| [first.url(path), second.url(path)]).map(|url| {
+            let app = if url.starts_with(&first.base) { &first } else { &second };
+            async move { app.get_json(&url).await }
+        }))
+    };
+    for path in &paths {
+        first.get_json(&first.url(path)).await;
+    }
+    let one_by_one = first.simulator.call_count("isMeetingRunning");
+
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        first.clock.advance(PERIOD);
+        second.clock.advance(PERIOD);
+        answers.extend(poll_every_rendezvous_on_both().await);
+    }
+
+    assert_eq!(one_by_one, 6, "one check per rendezvous while below the threshold");
+    assert_eq!(first.simulator.call_count("isMeetingRunning"), 6, "none once batched");
+    assert_eq!(first.simulator.call_count("getMeetings"), 2, "one per period over both instances");
+    for (status, answer) in answers {
+        assert_eq!((status, answer), (200, json!({"err": 0, "data": true})));
+    }
+}
+
 async fn is_running_turns_true_after_the_agent_joins_and_is_persisted(db: &TestDatabase) {
     let app = TestApp::spawn(db).await;
     let meeting = create(&app, "joined").await;
@@ -157,6 +197,7 @@ crate::on_both_backends!(
     polls_of_a_never_joined_rendezvous_never_reach_bbb,
     three_hundred_pollers_make_one_bbb_call_per_cache_period,
     three_hundred_pollers_on_two_instances_make_one_bbb_call_per_cache_period,
+    two_instances_batch_into_one_get_meetings_per_period,
     is_running_turns_true_after_the_agent_joins_and_is_persisted,
     cors_headers_are_on_answers_errors_and_preflights,
     a_bbb_outage_answers_the_last_known_state_marked_stale,
