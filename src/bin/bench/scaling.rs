@@ -101,9 +101,16 @@ pub async fn run(simulator: &Simulator, dir: &Path) -> anyhow::Result<String> {
     }
     let script = wrk::script(dir, "scaling.lua", &random_paths_lua(&paths))?;
     simulator.clear_calls();
+    let database = sqlx::PgPool::connect(&db.url).await?;
+    let before = database_activity(&database).await?;
     let started = Instant::now();
     let polls = wrk::run(&Load { url: &front, connections: 256, duration: POLLING, script: Some(&script) })?;
-    let periods = started.elapsed().as_secs_f64() / PERIOD.as_secs_f64();
+    let elapsed = started.elapsed().as_secs_f64();
+    let periods = elapsed / PERIOD.as_secs_f64();
+    // Backends flush their statistics at most once a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = database_activity(&database).await?;
+    let (transactions, updated) = (after.0 - before.0, after.1 - before.1);
     let is_running_calls = simulator.call_count("isMeetingRunning");
     let get_meetings_calls = simulator.call_count("getMeetings");
 
@@ -125,6 +132,7 @@ pub async fn run(simulator: &Simulator, dir: &Path) -> anyhow::Result<String> {
         format!("| polls per rendezvous per period | {:.1} |", polls.requests as f64 / RENDEZVOUS as f64 / periods),
         format!("| isMeetingRunning per rendezvous per period (target ≤ 1) | {:.3} ({is_running_calls} calls) |", is_running_calls as f64 / RENDEZVOUS as f64 / periods),
         format!("| getMeetings per period (batching: target ≤ 1) | {:.2} ({get_meetings_calls} calls over {periods:.1} periods) |", get_meetings_calls as f64 / periods),
+        format!("| PostgreSQL during the polls: transactions/s, rows updated per rendezvous per period | {:.0}/s, {:.2} |", transactions as f64 / elapsed, updated as f64 / RENDEZVOUS as f64 / periods),
         format!("| /healthz through nginx (64 connections) | {:.0} req/s, p50 {:?}, p99 {:?} |", health.requests_per_second, health.p50, health.p99),
         format!("| is-running through nginx (64 connections, one rendezvous) | {:.0} req/s, p50 {:?}, p99 {:?} |", running.requests_per_second, running.p50, running.p99),
         format!("| /healthz on one instance | {:.0} req/s, p50 {:?}, p99 {:?} |", health_one.requests_per_second, health_one.p50, health_one.p99),
@@ -132,6 +140,15 @@ pub async fn run(simulator: &Simulator, dir: &Path) -> anyhow::Result<String> {
         format!("| peak RSS per instance | {} |", rss.join(", ")),
     ];
     Ok(format!("| {INSTANCES} instances behind nginx, PostgreSQL | figure |\n|---|---|\n{}\n", rows.join("\n")))
+}
+
+/// Transactions committed and rows updated in the current database so far.
+async fn database_activity(database: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
+    let (committed, updated): (i64, i64) =
+        sqlx::query_as("select xact_commit, tup_updated from pg_stat_database where datname = current_database()")
+            .fetch_one(database)
+            .await?;
+    Ok((committed, updated))
 }
 
 async fn wait_answers(url: &str) -> anyhow::Result<()> {
