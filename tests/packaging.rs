@@ -371,6 +371,7 @@ fn every_command_the_packaging_and_the_guides_name_exists() {
         ("Dockerfile", dockerfile_code(&repo_file("Dockerfile"))),
         ("deploy/bbb-connector.service", commented_code(&repo_file("deploy/bbb-connector.service"))),
         ("docs/operators.md", markdown_code(&repo_file("docs/operators.md"))),
+        ("docs/scaling.md", markdown_code(&repo_file("docs/scaling.md"))),
         ("README.md", markdown_code(&repo_file("README.md"))),
     ];
     let mut all = BTreeMap::new();
