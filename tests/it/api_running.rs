@@ -133,6 +133,27 @@ async fn two_instances_batch_into_one_get_meetings_per_period(db: &TestDatabase)
     }
 }
 
+/// The second instance talks to a BBB of its own that knows nothing of the meeting: answering
+/// "running, stale" without asking it, it shows that it took the first instance's failure.
+async fn a_failed_check_is_shared_with_the_other_instances_for_the_period(db: &TestDatabase) {
+    let first = TestApp::spawn(db).await;
+    let second = TestApp::spawn(db).await;
+    let meeting = create(&first, "shared-failure").await;
+    agent_joins(&first, &meeting).await;
+    let path = url::Url::parse(meeting["is_running_url"].as_str().unwrap()).unwrap().path().to_owned();
+    assert_eq!(first.get_json(&first.url(&path)).await.1["data"], true);
+    first.simulator.set_fault(Some(Fault::Html500));
+    first.clock.advance(PERIOD);
+    second.clock.advance(PERIOD);
+
+    let (_, on_first) = first.get_json(&first.url(&path)).await;
+    let (_, on_second) = second.get_json(&second.url(&path)).await;
+
+    let stale = json!({"err": 0, "data": true, "stale": true});
+    assert_eq!((on_first, on_second), (stale.clone(), stale));
+    assert_eq!(second.simulator.call_count("isMeetingRunning"), 0, "the failure was not asked again");
+}
+
 async fn is_running_turns_true_after_the_agent_joins_and_is_persisted(db: &TestDatabase) {
     let app = TestApp::spawn(db).await;
     let meeting = create(&app, "joined").await;
@@ -198,6 +219,7 @@ crate::on_both_backends!(
     three_hundred_pollers_make_one_bbb_call_per_cache_period,
     three_hundred_pollers_on_two_instances_make_one_bbb_call_per_cache_period,
     two_instances_batch_into_one_get_meetings_per_period,
+    a_failed_check_is_shared_with_the_other_instances_for_the_period,
     is_running_turns_true_after_the_agent_joins_and_is_persisted,
     cors_headers_are_on_answers_errors_and_preflights,
     a_bbb_outage_answers_the_last_known_state_marked_stale,
