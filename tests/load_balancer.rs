@@ -212,7 +212,7 @@ async fn three_instances_behind_nginx_share_rendezvous_nonces_and_bbb_checks() {
     let bbb_calls = simulator.call_count("isMeetingRunning") + simulator.call_count("getMeetings");
     let periods = POLLING.as_secs().div_ceil(PERIOD.as_secs()) as usize + 1;
     eprintln!("{TEST}: {answered} answered, {failed} failed, {bbb_calls} BBB calls over {periods} periods");
-    assert!(answered >= POLLERS * 8, "{answered} answers");
+    assert!(answered >= POLLERS * 5, "{answered} answers: the pollers kept polling");
     assert!(failed <= POLLERS / 3, "only what the killed instance had in flight: {failed} failed");
     assert!(bbb_calls <= periods, "{bbb_calls} BBB calls for {periods} periods");
     drop(instances);
