@@ -67,6 +67,10 @@ impl AppState {
                 SecretString::from(stored)
             }
         };
+        if config.metrics {
+            // Before the connectors, which register their counters with it.
+            crate::http::metrics::recorder();
+        }
         let connectors = Arc::new(Connectors::from_config(&config).context("cannot set up the BBB clients")?);
         let rendezvous = Arc::new(Rendezvous::new(Arc::clone(&store), secret_key, clock));
         rendezvous.share_changes().await.context("cannot listen to the other instances' live-state changes")?;

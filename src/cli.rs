@@ -146,13 +146,20 @@ async fn serve(arg: &ConfigArg) -> Result<(), Failure> {
     let config = Config::load(path.as_deref())?;
     telemetry::init(config.log_format);
     let database = store::redact_database_url(&config.database_url);
+    let configuration = match &path {
+        Some(path) => std::path::absolute(path).unwrap_or(path.clone()).display().to_string(),
+        None => "built-in defaults".to_owned(),
+    };
     let listen = config.listen.clone();
     let state = AppState::build(config).await?;
     let (listener, addr) = app::bind(&listen).await?;
     // SIGHUP reloads from the file (and the environment) read at start, from now on.
     #[cfg(unix)]
     tokio::spawn(app::reload_on_hangup(state.clone(), path).context("cannot listen for SIGHUP")?);
-    tracing::info!(%addr, %database, "bbb-connector listening on http://{addr}/ with database {database}");
+    let version = env!("CARGO_PKG_VERSION");
+    tracing::info!(
+        "bbb-connector {version} listening on http://{addr}/ with database {database}, configuration {configuration}"
+    );
     app::serve(listener, state, app::shutdown_signal()).await.map_err(anyhow::Error::from)?;
     Ok(())
 }

@@ -54,6 +54,10 @@ pub struct Config {
     /// Peers whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<IpNet>,
     pub limits: Limits,
+    /// Api users allowed on `/metrics` from a client address that is not loopback.
+    pub metrics_access: Vec<String>,
+    /// `/metrics` and its request counters; off, it answers 404 and nothing is measured.
+    pub metrics: bool,
 }
 
 impl Default for Config {
@@ -71,6 +75,8 @@ impl Default for Config {
             allowed_hosts: vec![ANY_HOST.to_owned()],
             trusted_proxies: ["127.0.0.0/8", "::1/128"].iter().filter_map(|net| net.parse().ok()).collect(),
             limits: Limits::default(),
+            metrics_access: Vec::new(),
+            metrics: true,
         }
     }
 }
@@ -492,6 +498,9 @@ impl Config {
             if secret_empty {
                 return Err(ConfigError::new(key, "credentials must not be empty"));
             }
+        }
+        if let Some(unknown) = self.metrics_access.iter().find(|name| self.api_user(name).is_none()) {
+            return Err(ConfigError::new("metrics_access", format!("names unknown api user {unknown:?}")));
         }
         Ok(())
     }

@@ -27,10 +27,15 @@ const PINNED_PARAMETERS: [&str; 4] = ["meetingID", "name", "attendeePW", "modera
 /// Scalelite redirect `api` to `api/` (reference §8.2).
 const MAX_ROOT_REDIRECTS: usize = 3;
 
+/// The `connector` label of the calls of a client not named after one.
+const UNNAMED: &str = "unnamed";
+
 #[derive(Clone)]
 pub struct BbbClient {
     http: reqwest::Client,
     server: BbbServer,
+    /// Who the calls are counted for in the metrics.
+    connector: metrics::SharedString,
 }
 
 impl std::fmt::Debug for BbbClient {
@@ -48,7 +53,12 @@ impl BbbClient {
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|err| BbbError::Transport(err.to_string()))?;
-        Ok(Self { http, server })
+        Ok(Self { http, server, connector: metrics::SharedString::const_str(UNNAMED) })
+    }
+
+    /// The client with its calls counted under `connector` in the metrics.
+    pub fn for_connector(self, connector: &str) -> Self {
+        Self { connector: metrics::SharedString::from(std::sync::Arc::<str>::from(connector)), ..self }
     }
 
     pub fn api_base(&self) -> &Url {
@@ -168,14 +178,18 @@ impl BbbClient {
         Ok(recordings.unwrap_or_default())
     }
 
-    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Element, BbbError> {
+    async fn call(&self, action: &'static str, params: &[(&str, &str)]) -> Result<Element, BbbError> {
         let url = self.signed(action, &encode_query(params.iter().copied()));
         self.fetch(action, self.http.get(url)).await
     }
 
     /// GET with every parameter signed in the URL; if that URL would be too long, the bulkiest
     /// parameters (never the pinned ones) move to a form-encoded POST body.
-    async fn call_with_body_fallback(&self, action: &str, params: Vec<(&str, &str)>) -> Result<Element, BbbError> {
+    async fn call_with_body_fallback(
+        &self,
+        action: &'static str,
+        params: Vec<(&str, &str)>,
+    ) -> Result<Element, BbbError> {
         let (mut in_url, mut in_body) = (params, Vec::new());
         in_url.sort_by_key(|(name, value)| (PINNED_PARAMETERS.contains(name), std::cmp::Reverse(value.len())));
         while self.signed(action, &encode_query(in_url.iter().copied())).as_str().len() > MAX_URL_BYTES
@@ -192,20 +206,27 @@ impl BbbClient {
         self.fetch(action, request).await
     }
 
-    async fn fetch(&self, action: &str, request: reqwest::RequestBuilder) -> Result<Element, BbbError> {
+    async fn fetch(&self, action: &'static str, request: reqwest::RequestBuilder) -> Result<Element, BbbError> {
         let limit = if action == "getMeetings" { MAX_MEETINGS_ANSWER_BYTES } else { MAX_ANSWER_BYTES };
         self.logged(action, async { self.read_answer(self.send(request).await?, limit).await }).await
     }
 
-    /// Times a call and logs its outcome, without its URL's query.
+    /// Times a call, counts it and logs its outcome, without its URL's query.
     async fn logged(
         &self,
-        action: &str,
+        action: &'static str,
         call: impl Future<Output = Result<Element, BbbError>>,
     ) -> Result<Element, BbbError> {
         let started = Instant::now();
         let outcome = call.await;
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = started.elapsed();
+        let label = outcome.as_ref().err().map_or("ok", BbbError::outcome);
+        let connector = self.connector.clone();
+        metrics::counter!("bbb_connector_bbb_calls_total", "connector" => connector.clone(), "action" => action, "outcome" => label)
+            .increment(1);
+        metrics::histogram!("bbb_connector_bbb_call_duration_seconds", "connector" => connector, "action" => action)
+            .record(elapsed.as_secs_f64());
+        let latency_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
         match &outcome {
             Ok(_) => {
                 tracing::debug!(action, latency_ms, base = %without_query(&self.server.api_base), "BBB call succeeded")

@@ -33,6 +33,23 @@ impl BbbError {
         matches!(self, Self::Timeout(_))
     }
 
+    /// BBB refused our checksum: the shared secret or the algorithm configured is wrong.
+    pub fn is_configuration_error(&self) -> bool {
+        matches!(self, Self::Api { message_key, .. } if message_key == "checksumError")
+    }
+
+    /// The outcome of the call as the metrics name it: one of a fixed set.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            _ if self.is_configuration_error() => "checksum_error",
+            Self::Api { .. } => "failed",
+            Self::Transport(_) => "unreachable",
+            Self::Timeout(_) => "timeout",
+            Self::HttpStatus(_) => "http_error",
+            Self::Protocol(_) => "garbage",
+        }
+    }
+
     /// Describes a reqwest failure without its URL (which would carry the checksum).
     pub fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Self {
         if error.is_timeout() {

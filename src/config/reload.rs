@@ -23,6 +23,8 @@ impl Config {
             api_users,
             allowed_hosts,
             trusted_proxies,
+            metrics_access,
+            metrics,
             limits,
         } = new;
         let changed = [
@@ -39,6 +41,8 @@ impl Config {
             ("log_format", log_format != self.log_format),
             // The connection loop and the rate limiters are built from them at start.
             ("limits", limits != self.limits),
+            // The measuring layer and the /metrics route are part of the router built at start.
+            ("metrics", metrics != self.metrics),
         ];
         let waiting = changed.into_iter().filter_map(|(key, changed)| changed.then_some(key)).collect();
         let reloaded = Config {
@@ -49,7 +53,9 @@ impl Config {
             secret_key_file: self.secret_key_file.clone(),
             log_format: self.log_format,
             limits: self.limits.clone(),
+            metrics: self.metrics,
             // Read by each request: they take effect at once.
+            metrics_access,
             public_url,
             connectors,
             api_users,

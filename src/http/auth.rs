@@ -45,6 +45,9 @@ where
         let config = Arc::<Config>::from_ref(state);
         let store = Arc::<dyn Store>::from_ref(state);
         let caller = identify(parts, &config, store.as_ref()).await?;
+        if let Caller::ApiUser(name) = &caller {
+            tracing::Span::current().record("api_user", tracing::field::display(name));
+        }
         if caller == Caller::Anonymous {
             // Callers without credentials are limited like the open endpoints.
             Arc::<Guards>::from_ref(state).admit(client_address(parts, &config.trusted_proxies))?;
@@ -54,7 +57,7 @@ where
 }
 
 /// Finds the api user the request presents credentials of; Anonymous when it presents none.
-async fn identify(parts: &Parts, config: &Config, store: &dyn Store) -> Result<Caller, ApiError> {
+pub(super) async fn identify(parts: &Parts, config: &Config, store: &dyn Store) -> Result<Caller, ApiError> {
     let query = parts.uri.query().unwrap_or_default();
     if let Some(caller) = signed_caller(query, config, store).await? {
         return Ok(caller);

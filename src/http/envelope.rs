@@ -116,6 +116,9 @@ pub enum ApiError {
     AccessDenied(String),
     #[error("{0}")]
     NotFound(String),
+    /// A join or page link that leads nowhere: unknown rendezvous or wrong key.
+    #[error("no such rendezvous or wrong key")]
+    UnknownLink,
     /// The service's sentence, said once by `RendezvousError`.
     #[error("{0}")]
     IdempotencyConflict(String),
@@ -153,7 +156,7 @@ impl ApiError {
         match self {
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
             Self::AccessDenied(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::UnknownLink => StatusCode::NOT_FOUND,
             Self::IdempotencyConflict(_) => StatusCode::OK,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -178,7 +181,7 @@ impl ApiError {
         match self {
             Self::InvalidPayload(_) => ErrClass::InvalidPayload,
             Self::AccessDenied(_) => ErrClass::AccessDenied,
-            Self::NotFound(_) => ErrClass::NotFound,
+            Self::NotFound(_) | Self::UnknownLink => ErrClass::NotFound,
             Self::IdempotencyConflict(_) => ErrClass::IdempotencyConflict,
             Self::PayloadTooLarge => ErrClass::PayloadTooLarge,
             Self::MethodNotAllowed => ErrClass::MethodNotAllowed,
@@ -215,15 +218,22 @@ impl ApiError {
         serde_json::to_value(failure).unwrap_or_else(|_| json!({"err": 1}))
     }
 
-    /// Logs the error once: server errors at ERROR, refusals at INFO. The message may quote
-    /// what the caller sent, so it is logged quoted and escaped (no forged log lines).
-    pub fn log(&self) {
-        let message = self.to_string();
-        if self.status().is_server_error() {
-            tracing::error!(err_class = self.err_class(), error = ?message, "request failed");
-        } else {
-            tracing::info!(err_class = self.err_class(), error = ?message, "request refused");
-        }
+    /// What the request line logs of this error: its class, its cause and whose fault it is.
+    pub fn report(&self) -> ErrorReport {
+        let fault = match self {
+            Self::RateLimited { .. } | Self::UnknownLink => Fault::Flood,
+            Self::Bbb(error) if error.is_configuration_error() => Fault::Configuration,
+            Self::Bbb(_) => Fault::Service,
+            _ if self.status().is_server_error() => Fault::Service,
+            _ => Fault::Caller,
+        };
+        ErrorReport { err_class: self.err_class(), cause: cause_chain(self), fault }
+    }
+
+    /// `response` carrying this error's report, for the request line to log it.
+    pub fn reported(&self, mut response: Response) -> Response {
+        response.extensions_mut().insert(self.report());
+        response
     }
 
     /// Headers the answer needs whatever its body: `Retry-After` of a rate limit.
@@ -236,11 +246,48 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.log();
         let mut response = (self.status(), Json(self.body())).into_response();
         self.add_headers(&mut response);
-        response
+        self.reported(response)
     }
+}
+
+/// Whose fault an error answer is, which sets the level of its request line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The caller's (4xx, a conflict): WARN.
+    Caller,
+    /// A refusal that floods repeat (rate limit, link leading nowhere, unknown path): WARN once
+    /// a minute per client address, DEBUG otherwise.
+    Flood,
+    /// Ours or BBB's (5xx, any BBB failure): ERROR.
+    Service,
+    /// BBB refused our checksum: the shared secret or the algorithm is wrong: ERROR.
+    Configuration,
+}
+
+/// An error answer as its request line logs it (the answer's extension).
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub err_class: &'static str,
+    /// The message and its sources; it may quote the caller, so it is logged escaped.
+    pub cause: String,
+    pub fault: Fault,
+}
+
+/// The error's message followed by those of its sources that it does not already say.
+fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut cause = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        let text = next.to_string();
+        if !cause.contains(&text) {
+            cause.push_str(": ");
+            cause.push_str(&text);
+        }
+        source = next.source();
+    }
+    cause
 }
 
 #[cfg(test)]

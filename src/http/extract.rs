@@ -138,13 +138,28 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let params = path_params(parts).await?;
-        connector_of(&params, &Arc::<Connectors>::from_ref(state)).map(Self)
+        connector_of(parts, &params, &Arc::<Connectors>::from_ref(state)).map(Self)
     }
 }
 
-fn connector_of(params: &HashMap<String, String>, connectors: &Connectors) -> Result<Arc<Connector>, ApiError> {
+/// The connector of a request, once found: several extractors ask for it.
+#[derive(Clone)]
+struct FoundConnector(Arc<Connector>);
+
+/// The connector named by `{slug}`; its slug goes on the request line, once.
+fn connector_of(
+    parts: &mut Parts,
+    params: &HashMap<String, String>,
+    connectors: &Connectors,
+) -> Result<Arc<Connector>, ApiError> {
+    if let Some(FoundConnector(connector)) = parts.extensions.get::<FoundConnector>() {
+        return Ok(Arc::clone(connector));
+    }
     let slug = param(params, "slug");
-    connectors.get(slug).ok_or_else(|| ApiError::NotFound(format!("no connector {slug:?}")))
+    let connector = connectors.get(slug).ok_or_else(|| ApiError::NotFound(format!("no connector {slug:?}")))?;
+    tracing::Span::current().record("slug", tracing::field::display(&connector.slug));
+    parts.extensions.insert(FoundConnector(Arc::clone(&connector)));
+    Ok(connector)
 }
 
 /// `{slug}` and `{guid}` of a rendezvous URL.
@@ -161,8 +176,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let params = path_params(parts).await?;
-        let connector = connector_of(&params, &Arc::<Connectors>::from_ref(state))?;
-        let guid = param(&params, "guid").parse().map_err(|_| ApiError::NotFound("no such rendezvous".to_owned()))?;
+        let connector = connector_of(parts, &params, &Arc::<Connectors>::from_ref(state))?;
+        let guid: Guid =
+            param(&params, "guid").parse().map_err(|_| ApiError::NotFound("no such rendezvous".to_owned()))?;
+        tracing::Span::current().record("guid", tracing::field::display(guid));
         Ok(Self { connector, guid })
     }
 }
@@ -184,8 +201,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let MeetingPath { connector, guid } = MeetingPath::from_request_parts(parts, state).await?;
         let params = path_params(parts).await?;
-        let not_found = |_| ApiError::NotFound("no such rendezvous or wrong key".to_owned());
-        let role = param(&params, "role").parse().map_err(not_found)?;
+        let not_found = |_| ApiError::UnknownLink;
+        let role: JoinRole = param(&params, "role").parse().map_err(not_found)?;
+        tracing::Span::current().record("role", tracing::field::display(role.as_str()));
         let key = param(&params, "key").parse().map_err(not_found)?;
         Ok(Self { connector, guid, role, key })
     }

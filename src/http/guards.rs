@@ -1,7 +1,8 @@
 //! What keeps one client of the open endpoints from costing the others (DESIGN §7): a rate limit
 //! per client address (GCRA, by `governor`), and a short memory of links that led nowhere so
 //! that a flood of unknown guids or wrong keys does not reach the database once per request.
-//! Refusals are logged at most once per client address per minute.
+//! Refusals are counted (`bbb_connector_refusals_total{reason}`); their request lines are logged
+//! at WARN at most once per client address per minute (`first_refusal_this_minute`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -93,7 +94,7 @@ impl Guards {
         let open = streams.entry(holder).or_default();
         if *open >= self.streams_per_client {
             drop(streams);
-            self.log_refusal(client, "holding too many events streams open");
+            metrics::counter!("bbb_connector_refusals_total", "reason" => "stream_cap").increment(1);
             return Err(ApiError::RateLimited { retry_after_seconds: 30 });
         }
         *open += 1;
@@ -104,16 +105,16 @@ impl Guards {
     pub fn admit(&self, client: IpAddr) -> Result<(), ApiError> {
         self.open.check_key(&budget_holder(client)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            self.log_refusal(client, "over its rate limit on the open endpoints");
+            metrics::counter!("bbb_connector_refusals_total", "reason" => "rate_limit").increment(1);
             ApiError::RateLimited { retry_after_seconds: wait.as_secs().max(1) }
         })
     }
 
     /// Refuses at once a link that led nowhere a moment ago.
-    pub async fn check_link(&self, client: IpAddr, link: &UnknownLink) -> Result<(), ApiError> {
+    pub async fn check_link(&self, link: &UnknownLink) -> Result<(), ApiError> {
         if self.unknown_links.contains_key(link) {
-            self.log_refusal(client, "asking again for an unknown rendezvous or with a wrong key");
-            return Err(ApiError::NotFound("no such rendezvous or wrong key".to_owned()));
+            metrics::counter!("bbb_connector_refusals_total", "reason" => "negative_cache").increment(1);
+            return Err(ApiError::UnknownLink);
         }
         Ok(())
     }
@@ -122,10 +123,10 @@ impl Guards {
         self.unknown_links.insert(link, ()).await;
     }
 
-    fn log_refusal(&self, client: IpAddr, why: &str) {
-        if self.refusal_log.check_key(&client).is_ok() {
-            tracing::warn!(%client, "refusing requests from a client {why} (logged once a minute per client)");
-        }
+    /// True for the first refusal of `client` this minute, whatever it is refused for: that
+    /// one is logged at WARN, the others at DEBUG.
+    pub fn first_refusal_this_minute(&self, client: IpAddr) -> bool {
+        self.refusal_log.check_key(&client).is_ok()
     }
 }
 
@@ -192,15 +193,14 @@ mod tests {
     #[tokio::test]
     async fn a_link_that_led_nowhere_is_refused_without_asking_again() {
         let guards = Guards::new(&Limits::default());
-        let client: IpAddr = "192.0.2.1".parse().unwrap();
         let link =
             UnknownLink { slug: "visio".into(), guid: Guid::new_random(), role: JoinRole::User, key: "k".into() };
 
-        assert!(guards.check_link(client, &link).await.is_ok());
+        assert!(guards.check_link(&link).await.is_ok());
         guards.remember_unknown(link.clone()).await;
 
-        assert!(matches!(guards.check_link(client, &link).await, Err(ApiError::NotFound(_))));
+        assert!(matches!(guards.check_link(&link).await, Err(ApiError::UnknownLink)));
         let other_key = UnknownLink { key: "other".into(), ..link };
-        assert!(guards.check_link(client, &other_key).await.is_ok());
+        assert!(guards.check_link(&other_key).await.is_ok());
     }
 }

@@ -59,7 +59,10 @@ pub async fn get_join(
     }
     .await;
     match outcome {
-        Ok(location) => redirect(&location),
+        Ok(location) => {
+            tracing::Span::current().record("outcome", tracing::field::debug("redirected to BBB"));
+            redirect(&location)
+        }
         Err(error) => error_answer(error, &headers),
     }
 }

@@ -48,8 +48,7 @@ pub async fn head_link() -> Response {
 /// The error as the caller can read it: an HTML page for browsers, the envelope otherwise.
 pub fn error_answer(error: ApiError, headers: &HeaderMap) -> Response {
     if prefers_html(headers) {
-        error.log();
-        error_page(&error, headers)
+        error.reported(error_page(&error, headers))
     } else {
         error.into_response()
     }
@@ -70,12 +69,12 @@ pub async fn open_link(
         role: path.role,
         key: path.key.as_str().to_owned(),
     };
-    guards.check_link(client.0, &link).await?;
+    guards.check_link(&link).await?;
     match rendezvous.find_with_key(&path.connector, path.guid, path.role, &path.key).await {
         Ok(meeting) => Ok(meeting),
         Err(RendezvousError::NotFound) => {
             guards.remember_unknown(link).await;
-            Err(ApiError::NotFound("no such rendezvous or wrong key".to_owned()))
+            Err(ApiError::UnknownLink)
         }
         Err(other) => Err(other.into()),
     }

@@ -15,6 +15,7 @@ mod join;
 mod landing;
 mod links;
 mod meetings;
+pub mod metrics;
 mod openapi;
 mod operations;
 mod page;
@@ -141,16 +142,22 @@ pub fn router(state: AppState) -> Router {
     let host_checked = || middleware::from_fn_with_state(state.clone(), links::check_host);
     // Inside the CORS layer, so that a refused Host is answered with CORS headers too.
     let open_cross_origin = cross_origin.route_layer(host_checked()).layer(cors());
-    let router = routes
+    let metrics_on = state.config().metrics;
+    if metrics_on {
+        probes = both_slashes(probes, "/metrics", axum::routing::get(metrics::get_metrics));
+    }
+    let mut router = routes
         .route_layer(host_checked())
         .merge(open_cross_origin)
         .merge(probes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(refuse_announced_oversized_body))
-        .with_state(state);
-    telemetry::layers(router)
+        .layer(middleware::from_fn(refuse_announced_oversized_body));
+    if metrics_on {
+        router = router.layer(middleware::from_fn(metrics::measure));
+    }
+    telemetry::layers(router.with_state(state.clone()), &state)
 }
 
 /// A body announced larger than the limit is refused before a byte of it is read, and the

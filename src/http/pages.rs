@@ -55,10 +55,7 @@ pub async fn get_page(
     .await;
     let (view, meeting, role) = match outcome {
         Ok(found) => found,
-        Err(error) => {
-            error.log();
-            return error_page(&error, &headers);
-        }
+        Err(error) => return error.reported(error_page(&error, &headers)),
     };
     let accept_language = headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let events_url = format!("{}events/", view.page_url(role));

@@ -54,6 +54,12 @@ pub async fn get_is_running(
     let RunningState::Known { running, stale } = rendezvous.running_state(&path.connector, path.guid).await? else {
         return Err(ApiError::NotFound("no such rendezvous".to_owned()));
     };
+    let outcome = match (stale, running) {
+        (true, _) => "stale",
+        (false, true) => "running",
+        (false, false) => "not running",
+    };
+    tracing::Span::current().record("outcome", tracing::field::debug(outcome));
     let body = IsRunning { err: 0, data: running, stale: stale.then_some(true) };
     let mut response = Json(body).into_response();
     let max_age = format!("max-age={}", path.connector.config.is_running_cache_seconds);

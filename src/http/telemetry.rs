@@ -1,36 +1,51 @@
-//! The request layers: a request id (set, then propagated), one log line per request with the
-//! matched route (never the raw path, which holds join keys), status and latency, and a panic
-//! guard that answers in the envelope.
+//! The request layers: a request id (set, then propagated), one log line per request, and a
+//! panic guard that answers in the envelope. The line holds the matched route (never the raw
+//! path, which holds join keys; an unmatched path quoted and cut), the client address, the
+//! request id, the status and latency, what the handling recorded on the span (`slug`, `guid`,
+//! `role`, `api_user`, `outcome`), and the cause of an error answer at the level of its fault.
 
 use std::any::Any;
-use std::time::Duration;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::MatchedPath;
+use axum::extract::{MatchedPath, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderName, Request, Response, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
-use tracing::Span;
+use tracing::{Instrument, Level, Span};
+
+use super::client::client_address;
+use super::envelope::{ErrorReport, Fault};
+use super::guards::Guards;
+use super::state::AppState;
+use crate::config::Config;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest unmatched path logged, in characters.
+const MAX_LOGGED_PATH_CHARS: usize = 200;
 
-pub fn layers(router: Router) -> Router {
+/// What the request line needs: the trusted proxies (client address) and the refusal budget.
+#[derive(Clone)]
+struct RequestLog {
+    config: Arc<Config>,
+    guards: Arc<Guards>,
+}
+
+pub fn layers(router: Router, state: &AppState) -> Router {
+    let log = RequestLog { config: Arc::clone(&state.config()), guards: Arc::clone(&state.guards) };
     router.layer(
         ServiceBuilder::new()
             .map_request(drop_unfit_request_id)
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(request_span)
-                    .on_request(())
-                    .on_response(log_response)
-                    .on_failure(()),
-            )
+            .layer(middleware::from_fn_with_state(log, log_request))
             .layer(CatchPanicLayer::custom(panic_response)),
     )
 }
@@ -54,16 +69,71 @@ fn drop_unfit_request_id<B>(mut request: Request<B>) -> Request<B> {
     request
 }
 
-fn request_span<B>(request: &Request<B>) -> Span {
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
-    let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    let span = tracing::info_span!(
+/// Handles the request inside its span, then logs its one line.
+async fn log_request(
+    State(log): State<RequestLog>,
+    request: axum::extract::Request,
+    next: Next,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let client = client_address(&parts, &log.config.trusted_proxies);
+    let unmatched = parts.extensions.get::<MatchedPath>().is_none();
+    let span = request_span(&parts, client);
+    let response = next.run(axum::extract::Request::from_parts(parts, body)).instrument(span.clone()).await;
+    let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    let report = response.extensions().get::<ErrorReport>();
+    let flood = report.is_some_and(|report| {
+        report.fault == Fault::Flood || (unmatched && response.status() == StatusCode::NOT_FOUND)
+    });
+    let level = match report.map(|report| report.fault) {
+        None => Level::INFO,
+        Some(Fault::Service | Fault::Configuration) => Level::ERROR,
+        Some(_) if flood && !log.guards.first_refusal_this_minute(client) => Level::DEBUG,
+        Some(_) => Level::WARN,
+    };
+    let message = match report.map(|report| report.fault) {
+        None => "request served",
+        Some(Fault::Caller | Fault::Flood) => "request refused",
+        Some(Fault::Service) => "request failed",
+        Some(Fault::Configuration) => "request failed: configuration error",
+    };
+    let status = response.status().as_u16();
+    let err_class = report.map(|report| report.err_class);
+    let error = report.map(|report| tracing::field::debug(&report.cause));
+    span.in_scope(|| match level {
+        Level::ERROR => tracing::error!(status, latency_ms, err_class, error, "{message}"),
+        Level::WARN => tracing::warn!(status, latency_ms, err_class, error, "{message}"),
+        Level::INFO => tracing::info!(status, latency_ms, "{message}"),
+        _ => tracing::debug!(status, latency_ms, err_class, error, "{message}"),
+    });
+    response
+}
+
+/// The span of a request. At ERROR level, so that it is on every request line whatever the
+/// filter lets through. Its empty fields are recorded by the extractors and the handlers.
+fn request_span(parts: &Parts, client: IpAddr) -> Span {
+    let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or(super::metrics::UNMATCHED);
+    let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let span = tracing::error_span!(
         "request",
-        method = %request.method(),
-        route,
+        method = %parts.method,
+        %route,
+        path = tracing::field::Empty,
+        %client,
         request_id = %header("x-request-id"),
         caller_url = tracing::field::Empty,
+        slug = tracing::field::Empty,
+        guid = tracing::field::Empty,
+        role = tracing::field::Empty,
+        api_user = tracing::field::Empty,
+        outcome = tracing::field::Empty,
     );
+    if route == super::metrics::UNMATCHED {
+        // Without its query (credentials ride there), quoted and escaped, cut.
+        let path: String = parts.uri.path().chars().take(MAX_LOGGED_PATH_CHARS).collect();
+        span.record("path", tracing::field::debug(path));
+    }
     // w.c.s. names the form being processed in Publik-Caller-URL. Logged quoted and escaped:
     // any client can send it.
     let caller_url = header("publik-caller-url");
@@ -73,12 +143,10 @@ fn request_span<B>(request: &Request<B>) -> Span {
     span
 }
 
-fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
-    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request served");
-}
-
 fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response<axum::body::Body> {
-    tracing::error!("a request handler panicked");
     let body = json!({"err": 1, "err_class": "internal-error", "err_desc": "internal error", "data": null});
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+    let mut response = (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+    let cause = "a request handler panicked".to_owned();
+    response.extensions_mut().insert(ErrorReport { err_class: "internal-error", cause, fault: Fault::Service });
+    response
 }

@@ -71,8 +71,13 @@ pub(super) async fn is_meeting_running(connector: &Connector, guid: Guid) -> Opt
     match connector.bbb.is_meeting_running(&guid.to_string()).await {
         Ok(running) => Some(running),
         Err(error) => {
+            let configuration = error.is_configuration_error();
             let error = error.to_string();
-            tracing::warn!(%guid, error = ?error, "is-running: BBB could not be asked, answering the last known state");
+            if configuration {
+                tracing::error!(%guid, error = ?error, "configuration error: BBB refused the is-running check, answering the last known state");
+            } else {
+                tracing::warn!(%guid, error = ?error, "is-running: BBB could not be asked, answering the last known state");
+            }
             None
         }
     }

@@ -12,6 +12,7 @@ use moka::future::Cache;
 use secrecy::SecretString;
 
 use super::batches::{Batch, Demand};
+use super::counters::ConnectorCounters;
 use super::Created;
 use crate::bbb::{BbbClient, BbbError, BbbServer, ServerStatus};
 use crate::config::{Config, ConnectorConfig};
@@ -70,6 +71,8 @@ pub struct Connector {
     pub(super) batch: tokio::sync::Mutex<Option<Arc<Batch>>>,
     /// Whether "getMeetings lists none of ours" was logged.
     pub(super) batch_fallback_logged: AtomicBool,
+    /// Its metrics, registered once.
+    pub(super) counters: ConnectorCounters,
 }
 
 impl Connector {
@@ -79,7 +82,8 @@ impl Connector {
             secret: SecretString::from(secrecy::ExposeSecret::expose_secret(&config.shared_secret).to_owned()),
             algorithm: config.checksum_algorithm,
             timeout: config.timeout(),
-        })?;
+        })?
+        .for_connector(slug);
         let running = Cache::builder()
             .max_capacity(RUNNING_CACHE_CAPACITY)
             .time_to_live(config.is_running_cache() + RUNNING_MEMORY_MARGIN)
@@ -96,6 +100,7 @@ impl Connector {
             demand: tokio::sync::Mutex::new(None),
             batch: tokio::sync::Mutex::new(None),
             batch_fallback_logged: AtomicBool::new(false),
+            counters: ConnectorCounters::new(slug),
         })
     }
 

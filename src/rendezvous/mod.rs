@@ -6,6 +6,7 @@
 mod batches;
 mod checks;
 mod connector;
+mod counters;
 mod error;
 mod events;
 mod recordings;
@@ -109,6 +110,11 @@ impl Rendezvous {
         if !outcome.created && outcome.meeting.request != new.request {
             return Err(RendezvousError::IdempotencyConflict);
         }
+        if outcome.created {
+            connector.counters.rendezvous_created();
+        }
+        let created = if outcome.created { "new" } else { "replayed" };
+        tracing::Span::current().record("outcome", tracing::field::debug(created));
         let mut meeting = outcome.meeting;
         if meeting.bbb_create_answer.is_none() {
             let created = self.create_on_bbb(connector, &meeting, base, None).await?;
@@ -167,7 +173,7 @@ impl Rendezvous {
             create_time: created.create_time,
             parameters: meeting.join_parameters(role),
         };
-        tracing::info!(guid = %meeting.guid, role = role.as_str(), "join link followed");
+        connector.counters.join_followed(role);
         self.note_join(connector, meeting).await;
         Ok(connector.bbb.join_url(&request).to_string())
     }
@@ -233,9 +239,11 @@ impl Rendezvous {
         if let Some(known) =
             connector.running.get(&guid).await.filter(|known| known.fresh_at(self.clock.instant(), period))
         {
+            connector.counters.is_running_answered(true);
             self.observe(guid, known);
             return Ok(known.state);
         }
+        connector.counters.is_running_answered(false);
         let (store, checked, clock) = (Arc::clone(&self.store), Arc::clone(connector), self.clock.clone());
         let check = async move {
             // A caller that missed just before another check stored its answer, and came here

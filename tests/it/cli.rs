@@ -530,3 +530,124 @@ async fn the_demo_walkthrough_works_end_to_end() {
     assert_eq!(after["data"], true, "the meeting runs once the agent joined");
     assert!(user_page.contains("VIEWER"), "{user_page}");
 }
+
+/// `serve` on the test configuration (plus `extra` TOML), against `simulator`.
+fn serve_on(scratch: &Scratch, simulator: &bbb_connector::simulator::Simulator, extra: &str) -> (Served, PathBuf) {
+    let config = crate::helpers::test_config("sqlite://bbb-connector.db", simulator.base_url().as_str());
+    let path = scratch.write("bbb-connector.toml", &format!("{extra}{}", config.to_toml()));
+    (Served::start(scratch, &["serve", "--config", path.to_str().unwrap()]), path)
+}
+
+/// The lines of `log` holding every one of `words`.
+fn lines_with<'a>(log: &'a str, words: &[&str]) -> Vec<&'a str> {
+    log.lines().filter(|line| words.iter().all(|word| line.contains(word))).collect()
+}
+
+#[tokio::test]
+async fn the_request_log_has_one_line_per_request_with_its_outcome_and_cause() {
+    let scratch = Scratch::new();
+    let simulator = crate::helpers::spawn_simulator().await;
+    let (served, config_path) = serve_on(&scratch, &simulator, "");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let create_url = format!("{}/bbb/visio/meeting/?apikey={}", served.base, crate::helpers::OPS_KEY);
+    let body = serde_json::json!({"name": "Log check", "idempotent_id": "log"});
+
+    let answer: serde_json::Value = http.post(&create_url).json(&body).send().await.unwrap().json().await.unwrap();
+    http.post(&create_url).json(&body).send().await.unwrap();
+    simulator.set_fault(Some(bbb_connector::simulator::Fault::Down));
+    let join =
+        http.get(answer["data"]["join_user_url"].as_str().unwrap()).header("accept", "text/html").send().await.unwrap();
+    simulator.set_fault(None);
+    let unknown = http.get(format!("{}/no/such/path?apikey=query-secret", served.base)).send().await.unwrap();
+    let first_line = served.first_line.clone();
+    let log = Arc::clone(&served.log);
+    assert!(served.terminate().success());
+
+    let log = log.lock().unwrap().clone();
+    let version = format!("bbb-connector {} listening on http://", env!("CARGO_PKG_VERSION"));
+    assert!(first_line.contains(&version), "{first_line}");
+    let config_path = std::path::absolute(&config_path).unwrap();
+    assert!(first_line.contains(&format!("configuration {}", config_path.display())), "{first_line}");
+    assert!(first_line.contains("database sqlite://bbb-connector.db"), "{first_line}");
+    let creates = lines_with(&log, &[" INFO ", "route=/bbb/{slug}/meeting/ ", "slug=visio", "api_user=ops"]);
+    assert_eq!(creates.len(), 2, "{log}");
+    assert!(creates[0].contains("outcome=\"new\"") && creates[1].contains("outcome=\"replayed\""), "{log}");
+    assert!(creates.iter().all(|line| line.contains("client=127.0.0.1") && line.contains("request_id=")), "{log}");
+    assert_eq!(join.status(), 502);
+    let joins = lines_with(&log, &["route=/bbb/{slug}/meeting/{guid}/join/{role}/{key}/"]);
+    assert_eq!(joins.len(), 1, "one line for the join:\n{log}");
+    assert!(joins[0].contains(" ERROR ") && joins[0].contains("status=502"), "{log}");
+    assert!(joins[0].contains("BBB is unreachable") && joins[0].contains("role=user"), "the cause: {log}");
+    assert!(!joins[0].contains("outcome="), "{log}");
+    assert_eq!(unknown.status(), 404);
+    let unmatched = lines_with(&log, &["route=unmatched"]);
+    assert_eq!(unmatched.len(), 1, "one line for an unknown path:\n{log}");
+    assert!(unmatched[0].contains("path=\"/no/such/path\"") && unmatched[0].contains(" WARN "), "{log}");
+    assert!(!log.contains("query-secret"), "the query of an unknown path is not logged:\n{log}");
+    for latency in log.split("latency_ms=").skip(1) {
+        let number = latency.split_whitespace().next().unwrap();
+        let decimals = number.split_once('.').map_or(0, |(_, decimals)| decimals.len());
+        assert!(decimals <= 2 && number.parse::<f64>().is_ok(), "latency_ms={number}");
+    }
+    let key = answer["data"]["join_user_url"].as_str().unwrap().trim_end_matches('/').rsplit('/').next().unwrap();
+    for secret in [crate::helpers::SHARED_SECRET, crate::helpers::OPS_KEY, key] {
+        assert!(!log.contains(secret), "{secret} leaked into the log:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn a_checksum_refusal_is_logged_once_as_a_configuration_error() {
+    let scratch = Scratch::new();
+    let simulator = crate::helpers::spawn_simulator().await;
+    let bbb = simulator.base_url().to_string();
+    let wrong = format!("{}access = [\"anonymous\"]\n", connector_config("wrong", &bbb, "wrong-secret"));
+    let config = crate::helpers::test_config("sqlite://bbb-connector.db", &bbb);
+    let path = scratch
+        .write("bbb-connector.toml", &config.to_toml().replacen("[connectors.", &format!("{wrong}\n[connectors."), 1));
+    let served = Served::start(&scratch, &["serve", "--config", path.to_str().unwrap()]);
+
+    let body = serde_json::json!({"name": "RDV", "idempotent_id": "checksum"});
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/bbb/wrong/meeting/", served.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let log = Arc::clone(&served.log);
+    assert!(served.terminate().success());
+
+    let log = log.lock().unwrap().clone();
+    assert_eq!(answer["err_class"], "bbb-error", "{answer}");
+    let lines = lines_with(&log, &["checksumError"]);
+    assert_eq!(lines.len(), 1, "logged once:\n{log}");
+    assert!(lines[0].contains(" ERROR ") && lines[0].contains("configuration error"), "{log}");
+    assert!(lines[0].contains("slug=wrong") && lines[0].contains("err_class=\"bbb-error\""), "{log}");
+    assert!(!log.contains("wrong-secret"), "{log}");
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_links_logs_one_warning() {
+    let scratch = Scratch::new();
+    let simulator = crate::helpers::spawn_simulator().await;
+    let (served, _) = serve_on(&scratch, &simulator, "");
+    let http = reqwest::Client::new();
+
+    let mut statuses = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        let guid = uuid::Uuid::new_v4().simple();
+        let link = format!("{}/bbb/open/meeting/{guid}/join/user/{}/", served.base, "0123456789abcdef0123456789abcdef");
+        statuses.insert(http.get(link).send().await.unwrap().status().as_u16());
+    }
+    let log = Arc::clone(&served.log);
+    assert!(served.terminate().success());
+
+    let log = log.lock().unwrap().clone();
+    assert_eq!(statuses, [404, 429].into(), "unknown, then over the rate limit");
+    let refused = lines_with(&log, &["request refused"]);
+    assert_eq!(refused.len(), 1, "one line a minute per client at the default level:\n{log}");
+    assert!(refused[0].contains(" WARN ") && refused[0].contains("client=127.0.0.1"), "{log}");
+    assert!(!log.contains("DEBUG"), "{log}");
+}

@@ -6,6 +6,7 @@ mod api_create;
 mod api_docs;
 mod api_events;
 mod api_join;
+mod api_metrics;
 mod api_pages;
 mod api_recording_ready;
 mod api_running;
