@@ -78,7 +78,9 @@ async fn log_request(
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let client = client_address(&parts, &log.config.trusted_proxies);
-    let unmatched = parts.extensions.get::<MatchedPath>().is_none();
+    let matched = parts.extensions.get::<MatchedPath>().cloned();
+    let unmatched = matched.is_none();
+    let method = parts.method.clone();
     let span = request_span(&parts, client);
     let response = next.run(axum::extract::Request::from_parts(parts, body)).instrument(span.clone()).await;
     let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
@@ -86,21 +88,21 @@ async fn log_request(
     let flood = report.is_some_and(|report| {
         report.fault == Fault::Flood || (unmatched && response.status() == StatusCode::NOT_FOUND)
     });
-    let level = match report.map(|report| report.fault) {
-        None => Level::INFO,
-        Some(Fault::Service | Fault::Configuration) => Level::ERROR,
-        Some(_) if flood && !log.guards.first_refusal_this_minute(client) => Level::DEBUG,
-        Some(_) => Level::WARN,
-    };
-    let message = match report.map(|report| report.fault) {
-        None => "request served",
-        Some(Fault::Caller | Fault::Flood) => "request refused",
-        Some(Fault::Service) => "request failed",
-        Some(Fault::Configuration) => "request failed: configuration error",
-    };
+    let (level, message) = grade(report, flood, || log.guards.first_refusal_this_minute(client));
     let status = response.status().as_u16();
     let err_class = report.map(|report| report.err_class);
     let error = report.map(|report| tracing::field::debug(&report.cause));
+    if span.is_disabled() {
+        // A filter above INFO turns the span off: the warnings and errors still logged say
+        // what they are about themselves.
+        let route = matched.as_ref().map_or(super::metrics::UNMATCHED, MatchedPath::as_str);
+        match level {
+            Level::ERROR => tracing::error!(%method, route, %client, status, latency_ms, err_class, error, "{message}"),
+            Level::WARN => tracing::warn!(%method, route, %client, status, latency_ms, err_class, error, "{message}"),
+            _ => {}
+        }
+        return response;
+    }
     span.in_scope(|| match level {
         Level::ERROR => tracing::error!(status, latency_ms, err_class, error, "{message}"),
         Level::WARN => tracing::warn!(status, latency_ms, err_class, error, "{message}"),
@@ -110,12 +112,23 @@ async fn log_request(
     response
 }
 
-/// The span of a request. At ERROR level, so that it is on every request line whatever the
-/// filter lets through. Its empty fields are recorded by the extractors and the handlers.
+/// The level and message of a request line, by the fault of its error answer; a refusal that
+/// floods repeat is at WARN only when it is its client's first this minute.
+fn grade(report: Option<&ErrorReport>, flood: bool, first_this_minute: impl FnOnce() -> bool) -> (Level, &'static str) {
+    match report.map(|report| report.fault) {
+        None => (Level::INFO, "request served"),
+        Some(Fault::Service) => (Level::ERROR, "request failed"),
+        Some(Fault::Configuration) => (Level::ERROR, "request failed: configuration error"),
+        Some(_) if flood && !first_this_minute() => (Level::DEBUG, "request refused"),
+        Some(_) => (Level::WARN, "request refused"),
+    }
+}
+
+/// The span of a request; its empty fields are recorded by the extractors and the handlers.
 fn request_span(parts: &Parts, client: IpAddr) -> Span {
     let route = parts.extensions.get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or(super::metrics::UNMATCHED);
     let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    let span = tracing::error_span!(
+    let span = tracing::info_span!(
         "request",
         method = %parts.method,
         %route,
@@ -149,4 +162,31 @@ fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response<axum::body:
     let cause = "a request handler panicked".to_owned();
     response.extensions_mut().insert(ErrorReport { err_class: "internal-error", cause, fault: Fault::Service });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(fault: Fault) -> ErrorReport {
+        ErrorReport { err_class: "x", cause: "because".to_owned(), fault }
+    }
+
+    #[test]
+    fn a_request_line_is_graded_by_whose_fault_the_error_is() {
+        let cases = [
+            (None, false, true, Level::INFO),
+            (Some(report(Fault::Caller)), false, false, Level::WARN),
+            (Some(report(Fault::Service)), false, false, Level::ERROR),
+            (Some(report(Fault::Configuration)), false, false, Level::ERROR),
+            (Some(report(Fault::Flood)), true, true, Level::WARN),
+            (Some(report(Fault::Flood)), true, false, Level::DEBUG),
+            (Some(report(Fault::Caller)), true, false, Level::DEBUG),
+        ];
+        for (report, flood, first, expected) in cases {
+            let (level, _) = grade(report.as_ref(), flood, || first);
+
+            assert_eq!(level, expected, "{report:?} flood={flood} first={first}");
+        }
+    }
 }
