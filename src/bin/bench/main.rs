@@ -1,8 +1,10 @@
 //! `cargo run --release --features test-util --bin bench`: the service and the BBB simulator on
 //! loopback, loaded by wrk, on SQLite and PostgreSQL side by side; prints one table of figures
 //! against the targets and writes it to target/bench-report.md. `... --bin bench -- scaling`
-//! measures three instances behind nginx instead (target/bench-scaling.md).
+//! measures three instances behind nginx instead (target/bench-scaling.md). `BENCH_ONLY=metrics`
+//! runs only the figure of the metrics' cost (warm is-running with and without), on SQLite.
 
+mod metrics_cost;
 mod report;
 mod rows;
 mod scaling;
@@ -33,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
     service::build_release_binary()?;
     if std::env::args().nth(1).as_deref() == Some("scaling") {
         return bench_scaling().await;
+    }
+    if std::env::var("BENCH_ONLY").is_ok_and(|only| only == "metrics") {
+        return metrics_cost_only().await;
     }
     let slow_clients = slow::affordable();
     let dir = std::env::temp_dir().join(format!("bbb-connector-bench-{}", std::process::id()));
@@ -89,6 +94,8 @@ async fn measure(
     load_writes(&service, dir, &mut figures).await?;
     figures.peak_rss_kib = service.peak_rss_kib()?;
     drop(service);
+    figures.metrics_cost = metrics_cost::measure(&db.url, simulator, dir, SECRET).await?;
+    figures.non_2xx += figures.metrics_cost.non_2xx;
     let (small, large) = table_size(backend, simulator, dir).await?;
     figures.p50_1k = small;
     figures.p50_1m = large;
@@ -187,4 +194,20 @@ async fn table_size(backend: Backend, simulator: &Simulator, dir: &Path) -> anyh
     rows::insert(&db.url, 1_000, 999_999).await?;
     let large = wrk::run(&Load { url: &poll, connections: 16, duration: RUN, script: None })?;
     Ok((small.p50, large.p50))
+}
+
+/// `BENCH_ONLY=metrics`: the metrics' cost alone, on SQLite, as one row of the table.
+async fn metrics_cost_only() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("bbb-connector-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let simulator = Simulator::spawn(
+        SimulatorConfig { secret: SECRET.to_owned(), ..SimulatorConfig::default() },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await?;
+    let db = TestDatabase::new(Backend::Sqlite).await.context("no SQLite database")?;
+    let cost = metrics_cost::measure(&db.url, &simulator, &dir, SECRET).await?;
+    println!("{}", report::metrics_cost_line(&cost));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use bbb_connector::testing::Backend;
 
+use crate::metrics_cost::{MetricsCost, ROUNDS};
 use crate::slow::COUNT;
 
 #[derive(Debug, Default, Clone)]
@@ -27,6 +28,8 @@ pub struct Figures {
     pub peak_rss_kib: u64,
     pub p50_1k: Duration,
     pub p50_1m: Duration,
+    /// Warm is-running req/s with and without metrics, interleaved turns.
+    pub metrics_cost: MetricsCost,
     /// Answers that were neither 2xx nor 3xx across all loads (should be 0).
     pub non_2xx: u64,
 }
@@ -50,7 +53,7 @@ struct Row {
     met: fn(&Figures, Backend) -> Option<bool>,
 }
 
-const ROWS: [Row; 11] = [
+const ROWS: [Row; 12] = [
     Row {
         figure: "`/healthz` req/s, 64 connections",
         target: "(reference)",
@@ -128,7 +131,30 @@ const ROWS: [Row; 11] = [
         },
         met: |f, _| Some(f.p50_1m.as_secs_f64() <= 1.5 * f.p50_1k.as_secs_f64()),
     },
+    Row {
+        figure: "warm is-running req/s with vs without metrics, 64 connections, 4 × 3 s interleaved: median (min–max)",
+        target: "report",
+        value: |f| metrics_cost_value(&f.metrics_cost),
+        met: |_, _| None,
+    },
 ];
+
+fn metrics_cost_value(cost: &MetricsCost) -> String {
+    format!("{} vs {} = {:.2}×", MetricsCost::summary(&cost.with), MetricsCost::summary(&cost.without), cost.ratio())
+}
+
+/// The metrics' cost alone (`BENCH_ONLY=metrics`), as a line of the table.
+pub fn metrics_cost_line(cost: &MetricsCost) -> String {
+    format!(
+        "bbb-connector bench (metrics only) — {} — {} cores — Sqlite\n\n\
+         | warm is-running req/s with vs without metrics, 64 connections, {ROUNDS} × 3 s interleaved: \
+         median (min–max) | {} |\n\nanswers other than 2xx/3xx: {}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        metrics_cost_value(cost),
+        cost.non_2xx
+    )
+}
 
 pub fn render(columns: &[(Backend, Figures)]) -> String {
     let names: Vec<String> = columns.iter().map(|(backend, _)| format!("{backend:?}")).collect();

@@ -42,6 +42,7 @@ fn bench_config(
     bbb_url: &str,
     secret: &str,
     cache: RunningCache,
+    metrics: bool,
 ) -> anyhow::Result<Config> {
     let mut connector = ConnectorConfig::new(bbb_url, secret)?.with_access(&["ops"]);
     if let RunningCache::Off = cache {
@@ -53,6 +54,7 @@ fn bench_config(
         database_max_connections: 16,
         secret_key: Some("bench-secret-key".into()),
         limits: limits(),
+        metrics,
         ..Config::default()
     };
     let config = config.with_connector(SLUG, connector).with_api_user(ApiUser::apikey("ops", API_KEY));
@@ -74,8 +76,20 @@ impl Service {
         secret: &str,
         cache: RunningCache,
     ) -> anyhow::Result<Self> {
+        Self::start_measured(dir, database_url, bbb_url, secret, cache, true).await
+    }
+
+    /// As `start`, with `/metrics` and the request measure on or off.
+    pub async fn start_measured(
+        dir: &Path,
+        database_url: &str,
+        bbb_url: &str,
+        secret: &str,
+        cache: RunningCache,
+        metrics: bool,
+    ) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let config = bench_config(port, database_url, bbb_url, secret, cache)?;
+        let config = bench_config(port, database_url, bbb_url, secret, cache, metrics)?;
         let config_path = dir.join(format!("bench-{port}.toml"));
         std::fs::write(&config_path, config.to_toml())?;
         let child = Command::new(binary()?)
