@@ -24,8 +24,8 @@ const ENV_PREFIX: &str = "BBB_CONNECTOR_";
 /// Top-level text settings that an environment variable may override, taken verbatim (a secret
 /// key of digits stays text).
 const ENV_TEXT_KEYS: [&str; 5] = ["listen", "database_url", "public_url", "secret_key", "log_format"];
-/// Top-level numeric settings that an environment variable may override.
-const ENV_NUMBER_KEYS: [&str; 1] = ["database_max_connections"];
+/// Top-level numeric and boolean settings that an environment variable may override.
+const ENV_NUMBER_KEYS: [&str; 2] = ["database_max_connections", "metrics"];
 
 /// An access-list entry that opens a connector to callers without credentials.
 pub const ACCESS_ANONYMOUS: &str = "anonymous";

@@ -119,6 +119,7 @@ fn environment_overrides_top_level_scalars() {
         jail.set_env("BBB_CONNECTOR_LISTEN", "127.0.0.1:9100");
         jail.set_env("BBB_CONNECTOR_SECRET_KEY", "12345");
         jail.set_env("BBB_CONNECTOR_DATABASE_MAX_CONNECTIONS", "7");
+        jail.set_env("BBB_CONNECTOR_METRICS", "false");
         jail.set_env("BBB_CONNECTOR_CONFIG", "custom.toml");
 
         let config = Config::load(locate(None).as_deref()).map_err(|e| e.to_string())?;
@@ -126,6 +127,7 @@ fn environment_overrides_top_level_scalars() {
         assert_eq!(config.listen, "127.0.0.1:9100");
         assert_eq!(config.secret_key.as_ref().map(|k| k.expose_secret().to_owned()).as_deref(), Some("12345"));
         assert_eq!(config.database_max_connections, 7);
+        assert!(!config.metrics);
         Ok(())
     });
 }
