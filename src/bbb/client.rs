@@ -222,8 +222,8 @@ impl BbbClient {
         let elapsed = started.elapsed();
         let label = outcome.as_ref().err().map_or("ok", BbbError::outcome);
         let connector = self.connector.clone();
-        metrics::counter!("bbb_connector_bbb_calls_total", "connector" => connector.clone(), "action" => action, "outcome" => label)
-            .increment(1);
+        let labels = [("connector", connector.clone()), ("action", action.into()), ("outcome", label.into())];
+        metrics::counter!("bbb_connector_bbb_calls_total", &labels).increment(1);
         metrics::histogram!("bbb_connector_bbb_call_duration_seconds", "connector" => connector, "action" => action)
             .record(elapsed.as_secs_f64());
         let latency_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;

@@ -74,7 +74,8 @@ pub(super) async fn is_meeting_running(connector: &Connector, guid: Guid) -> Opt
             let configuration = error.is_configuration_error();
             let error = error.to_string();
             if configuration {
-                tracing::error!(%guid, error = ?error, "configuration error: BBB refused the is-running check, answering the last known state");
+                let why = "configuration error: BBB refused the is-running check, answering the last known state";
+                tracing::error!(%guid, error = ?error, "{why}");
             } else {
                 tracing::warn!(%guid, error = ?error, "is-running: BBB could not be asked, answering the last known state");
             }

@@ -15,8 +15,15 @@ pub(super) struct ConnectorCounters {
 
 impl ConnectorCounters {
     pub fn new(slug: &str) -> Self {
-        let cache = |result: &'static str| metrics::counter!("bbb_connector_is_running_cache_total", "connector" => slug.to_owned(), "result" => result);
-        let joins = |role: &'static str| metrics::counter!("bbb_connector_joins_total", "connector" => slug.to_owned(), "role" => role);
+        let connector = || ("connector", slug.to_owned());
+        let cache = |result: &'static str| {
+            let labels = [connector(), ("result", result.to_owned())];
+            metrics::counter!("bbb_connector_is_running_cache_total", &labels)
+        };
+        let joins = |role: &'static str| {
+            let labels = [connector(), ("role", role.to_owned())];
+            metrics::counter!("bbb_connector_joins_total", &labels)
+        };
         Self {
             cache_hit: cache("hit"),
             cache_miss: cache("miss"),
