@@ -53,6 +53,7 @@ pub struct StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
+        metrics::gauge!("bbb_connector_events_streams").decrement(1.0);
         let mut streams = self.guards.streams.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(open) = streams.get_mut(&self.holder) {
             *open = open.saturating_sub(1);
@@ -98,6 +99,7 @@ impl Guards {
             return Err(ApiError::RateLimited { retry_after_seconds: 30 });
         }
         *open += 1;
+        metrics::gauge!("bbb_connector_events_streams").increment(1.0);
         Ok(StreamSlot { guards: Arc::clone(self), holder })
     }
 
