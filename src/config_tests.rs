@@ -252,6 +252,18 @@ fn a_configuration_written_as_toml_loads_back_with_its_secrets() {
     assert_eq!(loaded.limits, Limits::default());
 }
 
+/// `Config::load(path)` while no other test sets `BBB_CONNECTOR_*` variables: those tests hold
+/// figment's `Jail` lock, so this takes it too.
+#[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
+fn load_alone(path: &Path) -> Result<Config, ConfigError> {
+    let mut loaded = None;
+    figment::Jail::expect_with(|_jail| {
+        loaded = Some(Config::load(Some(path)));
+        Ok(())
+    });
+    loaded.expect("the jail ran its closure")
+}
+
 /// A configuration file in a folder of its own, with the secret files beside it.
 fn folder_with(config: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -283,7 +295,7 @@ password_file = "portal"
     let files = [("secret_key", "service-key\n"), ("bbb", "  bbb-secret\n"), ("wcs", "wcs-key"), ("portal", "pw\n")];
     let (_dir, path) = folder_with(config, &files);
 
-    let config = Config::load(Some(&path)).unwrap();
+    let config = load_alone(&path).unwrap();
 
     assert_eq!(config.secret_key.unwrap().expose_secret(), "service-key");
     assert_eq!(config.connectors["visio"].shared_secret.expose_secret(), "bbb-secret");
@@ -310,7 +322,7 @@ fn a_secret_given_both_ways_or_from_a_missing_or_empty_file_is_refused_by_key_wi
     for (text, key) in cases {
         let (_dir, path) = folder_with(&text, &[("bbb", "file-s3cr3t"), ("empty", " \n")]);
 
-        let refused = Config::load(Some(&path)).expect_err(&text);
+        let refused = load_alone(&path).expect_err(&text);
 
         assert_eq!(refused.key, key, "{text}");
         assert!(!refused.to_string().contains("s3cr3t"), "{refused}");
