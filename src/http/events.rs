@@ -27,9 +27,9 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long a browser waits before reconnecting a lost stream.
 const RECONNECT_AFTER: Duration = Duration::from_secs(3);
 
-/// The live state of the rendezvous, without presence.
+/// The live state of the rendezvous, without presence (CORS, `OPTIONS` preflight answered).
 #[utoipa::path(
-    get,
+    method(get, options),
     path = "/bbb/{slug}/meeting/{guid}/events/",
     tag = "links",
     params(
@@ -40,6 +40,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(3);
         (status = 200, content_type = "text/event-stream", description = "Server-sent events: `event: state` with \
             `{\"running\": bool, \"ended\": bool, \"stale\": bool, \"checked_at\": RFC 3339 or null}` at connection, at \
             every change and after every BBB check; a comment every 15 s; `retry: 3000`"),
+        (status = 204, description = "`OPTIONS`: the CORS preflight"),
         (status = 404, description = "`not-found`", body = Failure),
         (status = 429, description = "`rate-limited`: too many streams open from this address", body = Failure),
     )
