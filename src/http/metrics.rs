@@ -1,4 +1,4 @@
-//! `GET /metrics` (Prometheus text format, DESIGN §4) and the measure of every request. One
+//! `GET /metrics` (Prometheus text format, DESIGN §4) and the series of every request. One
 //! recorder per process, installed by the first app built with `metrics = true`: the counters of
 //! the bbb and rendezvous layers go to it through the `metrics` macros.
 
@@ -6,13 +6,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request};
+use axum::extract::FromRequestParts;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -78,18 +77,6 @@ fn describe() {
     describe_gauge!("bbb_connector_build_info", "the version running");
 }
 
-/// Counts and times every request, labels bounded: the matched route (`unmatched` otherwise),
-/// a standard method (`other` otherwise) and the status.
-pub async fn measure(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    record_request(route, method, response.status().as_u16(), started.elapsed().as_secs_f64());
-    response
-}
-
 /// The series of one route, kept per worker thread: a request then costs no label allocation
 /// and no registry lookup (routes, methods and statuses are bounded, so are these).
 struct RouteSeries {
@@ -101,7 +88,11 @@ thread_local! {
     static SERIES: RefCell<HashMap<String, RouteSeries>> = RefCell::new(HashMap::new());
 }
 
-fn record_request(route: &str, method: &'static str, status: u16, seconds: f64) {
+/// Counts and times one answered request (the request-log layer calls it, so that measuring
+/// costs no layer of its own), labels bounded: the matched route (`unmatched` otherwise), a
+/// standard method (`other` otherwise) and the status.
+pub(super) fn record_request(route: &str, method: &Method, status: u16, seconds: f64) {
+    let method = method_label(method);
     SERIES.with_borrow_mut(|series| {
         if !series.contains_key(route) {
             let duration =
@@ -136,7 +127,24 @@ fn method_label(method: &Method) -> &'static str {
     STANDARD.iter().find(|standard| *standard == method).map_or("other", Method::as_str)
 }
 
-/// `GET /metrics`: the process's metrics in Prometheus text format.
+/// The process's metrics in Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "probes",
+    description = "Routed only while `metrics = true` (the default). Open to a loopback client address \
+        (behind `trusted_proxies`, the address they forwarded), else to the api users listed in \
+        `metrics_access`. Series: `bbb_connector_http_requests_total{route,method,status}`, \
+        `bbb_connector_http_request_duration_seconds{route}`, `bbb_connector_bbb_calls_total{connector,action,outcome}`, \
+        `bbb_connector_bbb_call_duration_seconds{connector,action}`, `bbb_connector_is_running_cache_total{connector,result}`, \
+        `bbb_connector_rendezvous_created_total{connector}`, `bbb_connector_joins_total{connector,role}`, \
+        `bbb_connector_refusals_total{reason}`, `bbb_connector_events_streams`, `bbb_connector_build_info{version}`.",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain"),
+        (status = 403, description = "`access-denied`", body = super::envelope::Failure),
+    ),
+    security((), ("publik_signature" = []), ("apikey" = []), ("basic" = []))
+)]
 pub async fn get_metrics(_reader: MetricsReader) -> Response {
     let mut response = recorder().render().into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));

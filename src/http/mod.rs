@@ -46,6 +46,8 @@ pub use extract::MAX_BODY_BYTES;
 pub use state::{AppState, Settings};
 
 const MEETING: &str = "/bbb/{slug}/meeting/{guid}";
+/// Routed only while `metrics = true`.
+const METRICS_PATH: &str = "/metrics";
 
 /// Which layers a route is served behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,13 +127,18 @@ pub fn route_table() -> Vec<Route> {
         Route::new("/healthz", AnyHost).get(health::get_healthz),
         Route::new("/readyz", AnyHost).get(health::get_readyz),
         Route::new("/openapi.json", AnyHost).get(docs::get_openapi),
+        Route::new(METRICS_PATH, AnyHost).get(metrics::get_metrics),
     ]
 }
 
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
     let (mut routes, mut cross_origin, mut probes) = (Router::new(), Router::new(), Router::new());
+    let metrics_on = state.config().metrics;
     for route in route_table() {
+        if route.path == METRICS_PATH && !metrics_on {
+            continue;
+        }
         let group = match route.exposure {
             Exposure::HostChecked => &mut routes,
             Exposure::CrossOrigin => &mut cross_origin,
@@ -142,11 +149,7 @@ pub fn router(state: AppState) -> Router {
     let host_checked = || middleware::from_fn_with_state(state.clone(), links::check_host);
     // Inside the CORS layer, so that a refused Host is answered with CORS headers too.
     let open_cross_origin = cross_origin.route_layer(host_checked()).layer(cors());
-    let metrics_on = state.config().metrics;
-    if metrics_on {
-        probes = both_slashes(probes, "/metrics", axum::routing::get(metrics::get_metrics));
-    }
-    let mut router = routes
+    let router = routes
         .route_layer(host_checked())
         .merge(open_cross_origin)
         .merge(probes)
@@ -154,9 +157,6 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_announced_oversized_body));
-    if metrics_on {
-        router = router.layer(middleware::from_fn(metrics::measure));
-    }
     telemetry::layers(router.with_state(state.clone()), &state)
 }
 

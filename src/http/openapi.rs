@@ -8,7 +8,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
 
 use super::envelope::{ErrClass, Failure};
-use super::{callbacks, docs, events, health, join, meetings, operations, pages, running};
+use super::{callbacks, docs, events, health, join, meetings, metrics, operations, pages, running};
 
 /// The security schemes the protected endpoints name; which api users a connector lets in is
 /// its `access` list (its documentation page says which kinds).
@@ -44,6 +44,7 @@ pub const BASIC_SCHEME: &str = "basic";
         docs::get_openapi,
         health::get_healthz,
         health::get_readyz,
+        metrics::get_metrics,
     ),
     components(schemas(ErrClass, Failure)),
     modifiers(&SecuritySchemes, &DistinctOperationIds),
@@ -53,7 +54,7 @@ pub const BASIC_SCHEME: &str = "basic";
         (name = "operations", description = "End a meeting, list its recordings, check the BBB server"),
         (name = "callbacks", description = "What BBB calls back"),
         (name = "documentation", description = "This document and each connector's page"),
-        (name = "probes", description = "Liveness and readiness"),
+        (name = "probes", description = "Liveness, readiness and metrics"),
     )
 )]
 struct ApiDoc;

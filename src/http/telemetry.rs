@@ -1,4 +1,5 @@
-//! The request layers: a request id (set, then propagated), one log line per request, and a
+//! The request layers: a request id (set, then propagated), one log line per request (which also
+//! counts it for `/metrics`: one layer for both, the cheaper on the hot path), and a
 //! panic guard that answers in the envelope. The line holds the matched route (never the raw
 //! path, which holds join keys; an unmatched path quoted and cut), the client address, the
 //! request id, the status and latency, what the handling recorded on the span (`slug`, `guid`,
@@ -31,7 +32,8 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest unmatched path logged, in characters.
 const MAX_LOGGED_PATH_CHARS: usize = 200;
 
-/// What the request line needs: the trusted proxies (client address) and the refusal budget.
+/// What the request line needs: the trusted proxies (client address), the refusal budget, and
+/// whether requests are counted for `/metrics`.
 #[derive(Clone)]
 struct RequestLog {
     config: Arc<Config>,
@@ -83,19 +85,23 @@ async fn log_request(
     let method = parts.method.clone();
     let span = request_span(&parts, client);
     let response = next.run(axum::extract::Request::from_parts(parts, body)).instrument(span.clone()).await;
-    let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    let route = matched.as_ref().map_or(super::metrics::UNMATCHED, MatchedPath::as_str);
+    if log.config.metrics {
+        super::metrics::record_request(route, &method, status, elapsed);
+    }
+    let latency_ms = (elapsed * 100_000.0).round() / 100.0;
     let report = response.extensions().get::<ErrorReport>();
     let flood = report.is_some_and(|report| {
         report.fault == Fault::Flood || (unmatched && response.status() == StatusCode::NOT_FOUND)
     });
     let (level, message) = grade(report, flood, || log.guards.first_refusal_this_minute(client));
-    let status = response.status().as_u16();
     let err_class = report.map(|report| report.err_class);
     let error = report.map(|report| tracing::field::debug(&report.cause));
     if span.is_disabled() {
         // A filter above INFO turns the span off: the warnings and errors still logged say
         // what they are about themselves.
-        let route = matched.as_ref().map_or(super::metrics::UNMATCHED, MatchedPath::as_str);
         match level {
             Level::ERROR => tracing::error!(%method, route, %client, status, latency_ms, err_class, error, "{message}"),
             Level::WARN => tracing::warn!(%method, route, %client, status, latency_ms, err_class, error, "{message}"),
