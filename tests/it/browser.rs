@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 use crate::api_events::enter;
 use crate::helpers::{spawn_simulator, TestApp, OPS_KEY};
 
+mod a11y;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const PATIENCE: Duration = Duration::from_secs(20);
 
