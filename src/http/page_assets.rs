@@ -3,7 +3,8 @@
 //! `data-` attributes.
 
 /// WCAG 2.2 AA: text and controls at least 4.5:1 on white, a focus ring of 3px at 15:1 with an
-/// offset, nothing moving for those who asked for reduced motion.
+/// offset, nothing moving for those who asked for reduced motion; code blocks wrap instead of
+/// scrolling sideways, which a keyboard could not do.
 pub const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:38rem;margin:2rem auto;\
 padding:0 1rem;line-height:1.5;color:#1a1a1a;background:#fff}\
 .button{display:inline-block;padding:.8rem 1.4rem;background:#0b5cad;color:#fff;border:0;\
@@ -20,7 +21,7 @@ border:1px solid #6b6b6b;border-radius:.3rem}\
 .reference{font-family:ui-monospace,monospace}.brand{display:flex;gap:.8rem;align-items:center}\
 .brand img{max-height:3rem}\
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important;scroll-behavior:auto!important}}\
-pre{overflow-x:auto;background:#f4f4f4;padding:.6rem}code{overflow-wrap:anywhere}";
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:.6rem}code{overflow-wrap:anywhere}";
 
 /// Follows the state of the rendezvous through its events stream (EventSource), falling back to
 /// polling is-running when the stream cannot be had; shows one of waiting / running / ended /

@@ -297,8 +297,8 @@ async fn the_landing_pages_pass_axe_in_every_state_in_both_languages_at_both_siz
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_error_pages_pass_axe_in_both_languages_at_both_sizes() {
-    let test = "browser::a11y::the_error_pages_pass_axe_in_both_languages_at_both_sizes";
+async fn the_error_and_documentation_pages_pass_axe_in_both_languages_at_both_sizes() {
+    let test = "browser::a11y::the_error_and_documentation_pages_pass_axe_in_both_languages_at_both_sizes";
     let Some((driver, axe)) = tools(test) else { return };
     let db = TestDatabase::sqlite();
     let app = spawn_app(&db).await;
@@ -314,6 +314,8 @@ async fn the_error_pages_pass_axe_in_both_languages_at_both_sizes() {
         client.goto(meeting["join_user_url"].as_str().unwrap()).await.unwrap();
         app.simulator.set_fault(None);
         audit.page(&client, "error page, BBB down", lang).await;
+        client.goto(&app.url("/bbb/visio/")).await.unwrap();
+        audit.page(&client, "documentation page", lang).await;
         let _ = client.close().await;
     }
 
