@@ -1,6 +1,6 @@
 //! Accessibility of the pages in headless chromium (WCAG 2.2 AA): Deque's axe-core, pinned in
 //! tests/a11y and injected by WebDriver (outside the pages' CSP), on every page and state in
-//! French and English at a phone's and a desktop's size; plus what axe cannot see: `lang`, one
+//! French and English from 320px wide to a desktop; plus what axe cannot see: `lang`, one
 //! `h1`, a polite status region, no motion under `prefers-reduced-motion`, and the keyboard path
 //! with a visible focus ring. Without chromium or axe-core (`npm ci` in tests/a11y) they say
 //! SKIPPED, except with CI=true, where they fail.
@@ -23,8 +23,8 @@ mod keyboard;
 const AXE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/a11y/node_modules/axe-core/axe.min.js");
 /// WCAG 2.0, 2.1 and 2.2, levels A and AA.
 const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
-/// A phone (iPhone 12 to 15) and a desktop.
-const SIZES: [(u32, u32); 2] = [(390, 844), (1280, 900)];
+/// WCAG 1.4.10's reflow width (1280px at 400%), a phone (iPhone 12 to 15), a desktop.
+const SIZES: [(u32, u32); 3] = [(320, 640), (390, 844), (1280, 900)];
 
 #[derive(Debug, Clone, Copy)]
 enum Lang {
@@ -128,7 +128,7 @@ impl Audit {
         Self { axe, findings: Vec::new(), to_review: BTreeSet::new(), rules: BTreeSet::new(), views: 0 }
     }
 
-    /// The page shown in `client`, at both sizes, as `label`.
+    /// The page shown in `client`, at each size, as `label`.
     async fn page(&mut self, client: &Client, label: &str, lang: Lang) {
         for (width, height) in SIZES {
             client.set_window_size(width, height).await.expect("the window resizes");
@@ -280,8 +280,8 @@ async fn landing_pages(app: &TestApp, client: &Client, audit: &mut Audit, lang: 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_landing_pages_pass_axe_in_every_state_in_both_languages_at_both_sizes() {
-    let test = "browser::a11y::the_landing_pages_pass_axe_in_every_state_in_both_languages_at_both_sizes";
+async fn the_landing_pages_pass_axe_in_every_state_in_both_languages_from_phone_to_desktop() {
+    let test = "browser::a11y::the_landing_pages_pass_axe_in_every_state_in_both_languages_from_phone_to_desktop";
     let Some((driver, axe)) = tools(test) else { return };
     let db = TestDatabase::sqlite();
     let app = spawn_app(&db).await;
@@ -297,8 +297,8 @@ async fn the_landing_pages_pass_axe_in_every_state_in_both_languages_at_both_siz
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_error_and_documentation_pages_pass_axe_in_both_languages_at_both_sizes() {
-    let test = "browser::a11y::the_error_and_documentation_pages_pass_axe_in_both_languages_at_both_sizes";
+async fn the_error_and_documentation_pages_pass_axe_in_both_languages_from_phone_to_desktop() {
+    let test = "browser::a11y::the_error_and_documentation_pages_pass_axe_in_both_languages_from_phone_to_desktop";
     let Some((driver, axe)) = tools(test) else { return };
     let db = TestDatabase::sqlite();
     let app = spawn_app(&db).await;
