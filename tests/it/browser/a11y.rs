@@ -82,7 +82,8 @@ async fn session(driver: &Driver, lang: Lang) -> Client {
 }
 
 /// Runs axe-core with the WCAG A and AA rules; answers the violations, the results to review
-/// and the ids of the rules it ran, each node with its selector and axe's summary.
+/// and the ids of the rules it ran and of those that found something to check, each node with
+/// its selector and axe's summary.
 const RUN_AXE: &str = r#"
 var done = arguments[arguments.length - 1];
 var brief = function (rule) {
@@ -92,6 +93,7 @@ var brief = function (rule) {
 };
 axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]}).then(function (r) {
   done({violations: r.violations.map(brief), incomplete: r.incomplete.map(brief),
+        applied: r.passes.concat(r.violations, r.incomplete).map(function (rule) { return rule.id; }),
         rules: r.passes.concat(r.violations, r.incomplete, r.inapplicable).map(function (rule) { return rule.id; })});
 }, function (error) { done({error: String(error)}); });
 "#;
@@ -120,12 +122,20 @@ struct Audit {
     findings: Vec<String>,
     to_review: BTreeSet<String>,
     rules: BTreeSet<String>,
+    applied: BTreeSet<String>,
     views: usize,
 }
 
 impl Audit {
     fn new(axe: String) -> Self {
-        Self { axe, findings: Vec::new(), to_review: BTreeSet::new(), rules: BTreeSet::new(), views: 0 }
+        Self {
+            axe,
+            findings: Vec::new(),
+            to_review: BTreeSet::new(),
+            rules: BTreeSet::new(),
+            applied: BTreeSet::new(),
+            views: 0,
+        }
     }
 
     /// The page shown in `client`, at each size, as `label`.
@@ -148,7 +158,9 @@ impl Audit {
         let answer = client.execute_async(RUN_AXE, vec![json!(WCAG_TAGS)]).await.expect("axe-core runs");
         assert!(answer["error"].is_null(), "{label}: axe-core failed: {}", answer["error"]);
         self.views += 1;
-        self.rules.extend(answer["rules"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from));
+        let ids = |key: &str| answer[key].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from);
+        self.rules.extend(ids("rules"));
+        self.applied.extend(ids("applied"));
         for rule in answer["violations"].as_array().into_iter().flatten() {
             self.findings.push(format!("{label}: {}", describe(rule)));
         }
@@ -200,12 +212,14 @@ impl Audit {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
-            "{test}: axe-core ran {} rules ({}) on {} views; {} findings",
+            "{test}: axe-core ran {} rules ({}; {} found something to check) on {} views; {} findings",
             self.rules.len(),
             WCAG_TAGS.join(", "),
+            self.applied.len(),
             self.views,
             self.findings.len()
         );
+        let _ = writeln!(err, "  rules that found something to check: {}", Vec::from_iter(self.applied).join(", "));
         for review in &self.to_review {
             let _ = writeln!(err, "  to review (axe could not decide): {review}");
         }
