@@ -34,6 +34,12 @@ impl MetricsCost {
     pub fn ratio(&self) -> f64 {
         spread(&self.with).0 / spread(&self.without).0
     }
+
+    /// The cost is no worse than the spread: the median with metrics is not below the slowest
+    /// turn without.
+    pub fn within_spread(&self) -> bool {
+        spread(&self.with).0 >= spread(&self.without).1
+    }
 }
 
 fn spread(runs: &[f64]) -> (f64, f64, f64) {
