@@ -58,6 +58,8 @@ pub struct Config {
     pub metrics_access: Vec<String>,
     /// `/metrics` and its request counters; off, it answers 404 and nothing is measured.
     pub metrics: bool,
+    /// The organisation's name, logo and colour on the pages.
+    pub branding: Branding,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             limits: Limits::default(),
             metrics_access: Vec::new(),
             metrics: true,
+            branding: Branding::default(),
         }
     }
 }
@@ -451,6 +454,7 @@ impl Config {
             return Err(ConfigError::new("database_max_connections", "must be at least 1"));
         }
         self.limits.validate()?;
+        self.branding.validate()?;
         self.validate_allowed_hosts()?;
         self.validate_api_users()?;
         for (slug, connector) in &self.connectors {
@@ -674,7 +678,10 @@ fn push_unless_last(path: &mut Vec<String>, field: &str) {
     }
 }
 
+mod branding;
 mod reload;
+
+pub use branding::Branding;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

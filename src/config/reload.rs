@@ -26,6 +26,7 @@ impl Config {
             metrics_access,
             metrics,
             limits,
+            branding,
         } = new;
         let changed = [
             // The socket is bound once, at start.
@@ -61,6 +62,9 @@ impl Config {
             api_users,
             allowed_hosts,
             trusted_proxies,
+            // Each page reads it (with the Content-Security-Policy made of it) from the
+            // settings in force: a town renamed or a new logo needs no restart.
+            branding,
         };
         (reloaded, waiting)
     }
@@ -127,6 +131,7 @@ mod tests {
         new.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
         new.public_url = Some("https://connectors.example.org/".parse().unwrap());
         new.connectors.clear();
+        new.branding.name = Some("Ville de Sainte-Foy".to_owned());
 
         let (applied, waiting) = running().reloaded(new);
 
@@ -136,6 +141,7 @@ mod tests {
         assert_eq!(applied.trusted_proxies.len(), 1);
         assert!(applied.public_url.is_some());
         assert!(applied.connectors.is_empty());
+        assert_eq!(applied.branding.name.as_deref(), Some("Ville de Sainte-Foy"));
     }
 
     #[test]
