@@ -75,7 +75,7 @@ impl AppState {
         let rendezvous = Arc::new(Rendezvous::new(Arc::clone(&store), secret_key, clock));
         rendezvous.share_changes().await.context("cannot listen to the other instances' live-state changes")?;
         let guards = Guards::start(&config.limits);
-        let settings = Arc::new(ArcSwap::from_pointee(Settings { config: Arc::new(config), connectors }));
+        let settings = Arc::new(ArcSwap::from_pointee(Settings::new(config, connectors)));
         Ok(Self { store, rendezvous, guards, settings })
     }
 
@@ -88,7 +88,7 @@ impl AppState {
         let (connectors, connectors_changed) =
             running.connectors.reconfigured(&config).context("cannot set up the BBB clients")?;
         let api_users = config.api_users.len();
-        self.settings.store(Arc::new(Settings { config: Arc::new(config), connectors: Arc::new(connectors) }));
+        self.settings.store(Arc::new(Settings::new(config, Arc::new(connectors))));
         Ok(Reloaded { connectors_changed, waiting, api_users })
     }
 }

@@ -11,6 +11,7 @@ use utoipa::openapi::{Content, RefOr, Required};
 
 use super::openapi::document;
 use super::page::{head, with_page_headers, Language};
+use super::page_look::PageLook;
 use super::views::EXAMPLE_CONNECTOR_URL;
 use crate::config::{ApiUser, Config};
 use crate::rendezvous::Connector;
@@ -157,7 +158,7 @@ impl DocPage<'_> {
         let page = html! {
             (DOCTYPE)
             html lang=(words.lang) {
-                (head(&format!("{title} — {}", words.heading)))
+                (head(&format!("{title} — {}", words.heading), PageLook::plain()))
                 body {
                     main {
                         h1 { (title) }
@@ -173,7 +174,7 @@ impl DocPage<'_> {
                 }
             }
         };
-        with_page_headers(Html(page.into_string()).into_response())
+        with_page_headers(Html(page.into_string()).into_response(), PageLook::plain())
     }
 
     /// An example as JSON, with this connector's URLs.

@@ -16,6 +16,7 @@ use super::guards::Guards;
 use super::links::error_answer;
 use super::openapi::document_json;
 use super::page::Language;
+use super::page_look::PageLook;
 use crate::config::Config;
 
 /// This document.
@@ -55,7 +56,7 @@ pub async fn get_doc_page(
     let found = guards.admit(client.0).and_then(|()| Ok((connector?.0, base?)));
     let (connector, base) = match found {
         Ok(found) => found,
-        Err(error) => return error_answer(error, &headers),
+        Err(error) => return error_answer(error, &headers, PageLook::plain()),
     };
     let accept_language = headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     DocPage {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::query_value;
@@ -14,7 +14,7 @@ use super::client::ClientAddress;
 use super::envelope::{ApiError, Failure};
 use super::extract::{JoinPath, PublicBase};
 use super::guards::Guards;
-use super::links::{error_answer, open_link};
+use super::links::{open_link, LinkReader};
 use crate::rendezvous::Rendezvous;
 
 /// Opens the meeting: (re)creates it on BBB, then redirects to a BBB join URL signed now.
@@ -43,7 +43,7 @@ use crate::rendezvous::Rendezvous;
 pub async fn get_join(
     State(rendezvous): State<Arc<Rendezvous>>,
     State(guards): State<Arc<Guards>>,
-    headers: HeaderMap,
+    reader: LinkReader,
     client: ClientAddress,
     path: Result<JoinPath, ApiError>,
     base: Result<PublicBase, ApiError>,
@@ -63,7 +63,7 @@ pub async fn get_join(
             tracing::Span::current().record("outcome", tracing::field::debug("redirected to BBB"));
             redirect(&location)
         }
-        Err(error) => error_answer(error, &headers),
+        Err(error) => reader.error_answer(error),
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::page::{head, with_page_headers, Language};
 use super::page_assets::PAGE_SCRIPT;
+use super::page_look::PageLook;
 
 /// What a landing page shows.
 pub struct LandingPage<'a> {
@@ -21,6 +22,8 @@ pub struct LandingPage<'a> {
     /// The agent's page: its button is always there, with presence and the user's link.
     pub user_page_url: Option<&'a str>,
     pub language: Language,
+    /// The organisation's name, logo and colour, from the settings in force.
+    pub look: &'a PageLook,
 }
 
 /// The appointment as the metadata gives it (each key ignored when of another type).
@@ -148,8 +151,9 @@ impl LandingPage<'_> {
         let page = html! {
             (DOCTYPE)
             html lang=(words.lang) {
-                (head(self.meeting_name))
+                (head(self.meeting_name, self.look))
                 body {
+                    (self.look.banner())
                     main #rdv data-role=(if agent { "agent" } else { "user" }) data-lang=(words.lang)
                         data-events=(self.events_url) data-poll=(self.is_running_url) data-state="waiting"
                         data-say-waiting=(waiting) data-say-running=(running) data-say-ended=(ended)
@@ -173,7 +177,7 @@ impl LandingPage<'_> {
                 }
             }
         };
-        with_page_headers(Html(page.into_string()).into_response())
+        with_page_headers(Html(page.into_string()).into_response(), self.look)
     }
 
     fn appointment(&self, words: &Words) -> Markup {

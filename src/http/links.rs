@@ -2,10 +2,12 @@
 //! the memory of links that led nowhere, a `HEAD` without effect, and errors as HTML for
 //! browsers.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,13 +17,20 @@ use super::envelope::ApiError;
 use super::extract::JoinPath;
 use super::guards::{Guards, UnknownLink};
 use super::page::{error_page, with_page_headers};
+use super::page_look::PageLook;
+use super::state::AppState;
 use crate::config::Config;
 use crate::domain::Meeting;
 use crate::rendezvous::{Rendezvous, RendezvousError};
 
 /// Without `public_url`, a Host outside `allowed_hosts` is refused on every `/bbb/` endpoint,
 /// as Django's ALLOWED_HOSTS does: the URLs handed out are built from it.
-pub async fn check_host(State(config): State<Arc<Config>>, request: Request, next: Next) -> Response {
+pub async fn check_host(
+    State(config): State<Arc<Config>>,
+    State(look): State<Arc<PageLook>>,
+    request: Request,
+    next: Next,
+) -> Response {
     // With any Host allowed there is nothing to check here (is-running is polled hard): the
     // endpoints that build URLs from the Host still refuse one that is not a bare host.
     if !config.trusts_any_host() && config.public_url.is_none() {
@@ -29,7 +38,7 @@ pub async fn check_host(State(config): State<Arc<Config>>, request: Request, nex
         match request_origin(&parts, &config) {
             // Kept for `PublicBase`, so that the origin is worked out once per request.
             Ok(origin) => parts.extensions.insert(CheckedOrigin(origin)),
-            Err(error) => return error_answer(error, &parts.headers),
+            Err(error) => return error_answer(error, &parts.headers, &look),
         };
         return next.run(Request::from_parts(parts, body)).await;
     }
@@ -37,20 +46,45 @@ pub async fn check_host(State(config): State<Arc<Config>>, request: Request, nex
 }
 
 /// `HEAD` of a join or page link: link scanners and previewers start nothing (no BBB call, no
-/// write, no database read, not counted by the rate limits).
-pub async fn head_link() -> Response {
-    let mut response = with_page_headers(().into_response());
+/// write, no database read, not counted by the rate limits). The headers are the GET's.
+pub async fn head_link(State(look): State<Arc<PageLook>>) -> Response {
+    let mut response = with_page_headers(().into_response(), &look);
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 /// The error as the caller can read it: an HTML page for browsers, the envelope otherwise.
-pub fn error_answer(error: ApiError, headers: &HeaderMap) -> Response {
+pub fn error_answer(error: ApiError, headers: &HeaderMap, look: &PageLook) -> Response {
     if prefers_html(headers) {
-        error.reported(error_page(&error, headers))
+        error.reported(error_page(&error, headers, look))
     } else {
         error.into_response()
+    }
+}
+
+/// Who follows a link, as its error answer needs them: their headers (HTML or JSON, language,
+/// request id) and the pages' look in force.
+pub struct LinkReader {
+    pub headers: HeaderMap,
+    pub look: Arc<PageLook>,
+}
+
+impl LinkReader {
+    pub fn error_answer(&self, error: ApiError) -> Response {
+        error_answer(error, &self.headers, &self.look)
+    }
+
+    pub fn error_page(&self, error: ApiError) -> Response {
+        error.reported(error_page(&error, &self.headers, &self.look))
+    }
+}
+
+impl FromRequestParts<AppState> for LinkReader {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self { headers: parts.headers.clone(), look: axum::extract::FromRef::from_ref(state) })
     }
 }
 

@@ -20,6 +20,7 @@ mod openapi;
 mod operations;
 mod page;
 mod page_assets;
+mod page_look;
 mod pages;
 mod running;
 pub mod signature;

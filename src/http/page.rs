@@ -1,51 +1,33 @@
 //! HTML answers for browsers: the headers and `<head>` of every page, and the error page a citizen or agent sees
-//! when a link fails. Their script and styles are constants, allowed by their hash in the
-//! Content-Security-Policy (no `'unsafe-inline'`); what varies goes in escaped attributes.
-
-use std::sync::LazyLock;
+//! when a link fails. Their script and styles are constants (with the branding's accent style,
+//! `page_look.rs`), allowed by their hash in the Content-Security-Policy (no `'unsafe-inline'`);
+//! what varies goes in escaped attributes.
 
 use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine;
-use maud::{html, Markup, PreEscaped, DOCTYPE};
-use sha2::{Digest, Sha256};
+use maud::{html, Markup, DOCTYPE};
 
 use super::envelope::ApiError;
-use super::page_assets::{PAGE_SCRIPT, PAGE_STYLE};
+use super::page_look::PageLook;
 use crate::bbb::BbbError;
 
-/// `'sha256-…'` of an inline script or style, as CSP names it.
-fn csp_hash(text: &str) -> String {
-    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes())))
-}
-
-static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let policy = format!(
-        "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; img-src 'self'; \
-         frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-        csp_hash(PAGE_SCRIPT),
-        csp_hash(PAGE_STYLE)
-    );
-    HeaderValue::from_str(&policy).expect("the policy is ASCII")
-});
-
 /// The headers of every HTML answer: their URLs carry join keys, so no cache, no referrer, no
-/// framing, no content sniffing, and only our own script and styles.
-pub fn with_page_headers(mut response: Response) -> Response {
+/// framing, no content sniffing, and only our own script and styles (and the look's).
+pub fn with_page_headers(mut response: Response, look: &PageLook) -> Response {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert("content-security-policy", CONTENT_SECURITY_POLICY.clone());
+    headers.insert("content-security-policy", look.content_security_policy());
     response
 }
 
 /// A plain, accessible page for the citizen or agent whose link failed, in the reader's language:
 /// what happened, what to do, a retry button where a retry can help, and the request id to quote.
 /// No technical detail: that goes to the log.
-pub fn error_page(error: &ApiError, request: &HeaderMap) -> Response {
+pub fn error_page(error: &ApiError, request: &HeaderMap, look: &PageLook) -> Response {
     let status = match error.status() {
         // A BBB "FAILED" answer is a 200 envelope for API clients; a browser gets a 502 page.
         StatusCode::OK => StatusCode::BAD_GATEWAY,
@@ -59,8 +41,9 @@ pub fn error_page(error: &ApiError, request: &HeaderMap) -> Response {
     let page = html! {
         (DOCTYPE)
         html lang=(words.lang) {
-            (head(words.title))
+            (head(words.title, look))
             body {
+                (look.banner())
                 main {
                     h1 { (words.title) }
                     p { (words.what) }
@@ -75,19 +58,20 @@ pub fn error_page(error: &ApiError, request: &HeaderMap) -> Response {
             }
         }
     };
-    let mut response = with_page_headers((status, Html(page.into_string())).into_response());
+    let mut response = with_page_headers((status, Html(page.into_string())).into_response(), look);
     error.add_headers(&mut response);
     response
 }
 
-/// The `<head>` of every page: our one stylesheet, allowed by its hash.
-pub fn head(title: &str) -> Markup {
+/// The `<head>` of every page: the title after the look's, our stylesheet and the look's, allowed
+/// by their hash.
+pub fn head(title: &str, look: &PageLook) -> Markup {
     html! {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            title { (title) }
-            style { (PreEscaped(PAGE_STYLE)) }
+            title { (look.title(title)) }
+            (look.styles())
         }
     }
 }

@@ -4,15 +4,18 @@
 
 /// WCAG 2.2 AA: text and controls at least 4.5:1 on white, a focus ring of 3px at 15:1 with an
 /// offset, nothing moving for those who asked for reduced motion; code blocks wrap instead of
-/// scrolling sideways, which a keyboard could not do.
-pub const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:38rem;margin:2rem auto;\
-padding:0 1rem;line-height:1.5;color:#1a1a1a;background:#fff}\
-.button{display:inline-block;padding:.8rem 1.4rem;background:#0b5cad;color:#fff;border:0;\
+/// scrolling sideways, which a keyboard could not do. The accent (buttons, links,
+/// the state's border) is the custom property `--accent`, which a branded page sets in a second
+/// small style of its own (`page_look.rs`).
+pub const PAGE_STYLE: &str = ":root{--accent:#0b5cad}\
+body{font-family:system-ui,sans-serif;max-width:38rem;margin:2rem auto;\
+padding:0 1rem;line-height:1.5;color:#1a1a1a;background:#fff}a{color:var(--accent)}\
+.button{display:inline-block;padding:.8rem 1.4rem;background:var(--accent);color:#fff;border:0;\
 border-radius:.4rem;text-decoration:none;font-size:1.1rem;cursor:pointer}\
-.button.secondary{background:#fff;color:#0b5cad;border:2px solid #0b5cad;padding:.5rem 1rem;font-size:1rem}\
+.button.secondary{background:#fff;color:var(--accent);border:2px solid var(--accent);padding:.5rem 1rem;font-size:1rem}\
 a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #1a1a1a;outline-offset:3px}\
 [hidden]{display:none!important}.detail{color:#545454;font-size:.95rem}\
-.state{font-size:1.15rem;font-weight:600;padding:.8rem 1rem;border-left:.4rem solid #0b5cad;background:#f2f6fb}\
+.state{font-size:1.15rem;font-weight:600;padding:.8rem 1rem;border-left:.4rem solid var(--accent);background:#f2f6fb}\
 .state[data-state=running]{border-color:#1d7a36}.state[data-state=ended]{border-color:#545454}\
 .state[data-state=disrupted]{border-color:#b3261e}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}\

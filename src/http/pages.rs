@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header::ACCEPT_LANGUAGE;
-use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::client::ClientAddress;
@@ -13,8 +12,8 @@ use super::envelope::ApiError;
 use super::extract::{JoinPath, PublicBase};
 use super::guards::Guards;
 use super::landing::LandingPage;
-use super::links::open_link;
-use super::page::{error_page, Language};
+use super::links::{open_link, LinkReader};
+use super::page::Language;
 use super::views::MeetingView;
 use crate::domain::JoinRole;
 use crate::rendezvous::Rendezvous;
@@ -42,7 +41,7 @@ use crate::rendezvous::Rendezvous;
 pub async fn get_page(
     State(rendezvous): State<Arc<Rendezvous>>,
     State(guards): State<Arc<Guards>>,
-    headers: HeaderMap,
+    reader: LinkReader,
     client: ClientAddress,
     path: Result<JoinPath, ApiError>,
     base: Result<PublicBase, ApiError>,
@@ -55,9 +54,9 @@ pub async fn get_page(
     .await;
     let (view, meeting, role) = match outcome {
         Ok(found) => found,
-        Err(error) => return error.reported(error_page(&error, &headers)),
+        Err(error) => return reader.error_page(error),
     };
-    let accept_language = headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let accept_language = reader.headers.get(ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let events_url = format!("{}events/", view.page_url(role));
     LandingPage {
         meeting_name: &meeting.request.name,
@@ -67,6 +66,7 @@ pub async fn get_page(
         events_url: &events_url,
         user_page_url: (role == JoinRole::Agent).then(|| view.user_page_url()),
         language: Language::from_accept_language(accept_language),
+        look: &reader.look,
     }
     .render()
 }

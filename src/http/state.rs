@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use axum::extract::FromRef;
 
 use super::guards::Guards;
+use super::page_look::PageLook;
 use crate::config::Config;
 use crate::rendezvous::{Connectors, Rendezvous};
 use crate::store::Store;
@@ -20,7 +21,7 @@ pub struct AppState {
     pub rendezvous: Arc<Rendezvous>,
     /// The rate limits and the negative cache of the open endpoints.
     pub guards: Arc<Guards>,
-    /// Read through the `Arc<Config>` and `Arc<Connectors>` extractions below.
+    /// Read through the `Arc<Config>`, `Arc<Connectors>` and `Arc<PageLook>` extractions below.
     #[from_ref(skip)]
     pub settings: Arc<ArcSwap<Settings>>,
 }
@@ -29,6 +30,15 @@ pub struct AppState {
 pub struct Settings {
     pub config: Arc<Config>,
     pub connectors: Arc<Connectors>,
+    /// The pages' look, made of `config.branding` when the settings are.
+    look: Arc<PageLook>,
+}
+
+impl Settings {
+    pub fn new(config: Config, connectors: Arc<Connectors>) -> Self {
+        let look = Arc::new(PageLook::of(&config.branding));
+        Self { config: Arc::new(config), connectors, look }
+    }
 }
 
 impl AppState {
@@ -46,6 +56,12 @@ impl AppState {
 impl FromRef<AppState> for Arc<Config> {
     fn from_ref(state: &AppState) -> Self {
         state.config()
+    }
+}
+
+impl FromRef<AppState> for Arc<PageLook> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.settings.load().look)
     }
 }
 

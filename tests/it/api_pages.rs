@@ -3,11 +3,14 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use bbb_connector::config::Branding;
 use bbb_connector::http::end_callback_token;
 use bbb_connector::testing::TestDatabase;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, OPS_KEY, SECRET_KEY};
+use crate::helpers::{spawn_simulator, TestApp, OPS_KEY, SECRET_KEY};
 
 async fn create(app: &TestApp) -> Value {
     app.create(&json!({
@@ -163,7 +166,99 @@ async fn status_and_recordings_answer_in_the_envelope(db: &TestDatabase) {
     assert_eq!(denied, 403);
 }
 
+/// A page's answer: its status, Content-Security-Policy and HTML.
+async fn page_with_policy(app: &TestApp, url: &str) -> (u16, String, String) {
+    let response = app.http.get(url).header("accept", "text/html").send().await.unwrap();
+    let status = response.status().as_u16();
+    let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    (status, policy, response.text().await.unwrap())
+}
+
+/// The sources of one directive of a policy.
+fn directive(policy: &str, name: &str) -> Vec<String> {
+    let found = policy.split(';').map(str::trim).find(|part| part.starts_with(&format!("{name} ")));
+    found.unwrap_or_default().split_whitespace().skip(1).map(str::to_owned).collect()
+}
+
+/// `'sha256-…'` of each inline `<style>` of a page, in order.
+fn style_hashes(html: &str) -> Vec<String> {
+    let styles = html.split("<style>").skip(1).map(|rest| rest.split("</style>").next().unwrap());
+    let hash = |style: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style.as_bytes()));
+    styles.map(|style| format!("'sha256-{}'", hash(style))).collect()
+}
+
+const ORGANISATION: &str = "Ville de <script>alert(2)</script>Sainte-Foy";
+const ORGANISATION_ESCAPED: &str = "Ville de &lt;script&gt;alert(2)&lt;/script&gt;Sainte-Foy";
+
+async fn branded_pages_show_the_organisation_and_let_in_exactly_its_logo_and_colour(db: &TestDatabase) {
+    let app = TestApp::spawn_configured(db, spawn_simulator().await, |config| {
+        config.branding = Branding {
+            name: Some(ORGANISATION.to_owned()),
+            logo_url: Some("https://cdn.example.org/ville/logo.png".parse().unwrap()),
+            accent_colour: Some("#1D7A36".to_owned()),
+        };
+    })
+    .await;
+    let meeting = create(&app).await;
+    let wrong_key = "0123456789abcdef0123456789abcdef";
+    let urls = [
+        meeting["user_page_url"].as_str().unwrap().to_owned(),
+        meeting["agent_page_url"].as_str().unwrap().to_owned(),
+        format!("{}page/user/{wrong_key}/", meeting["url"].as_str().unwrap()),
+        format!("{}join/user/{wrong_key}/", meeting["url"].as_str().unwrap()),
+    ];
+
+    let mut answers = Vec::new();
+    for url in &urls {
+        answers.push(page_with_policy(&app, url).await);
+    }
+    let head = app.http.head(&urls[0]).send().await.unwrap();
+
+    let statuses: Vec<u16> = answers.iter().map(|(status, _, _)| *status).collect();
+    assert_eq!(statuses, [200, 200, 404, 404]);
+    for ((_, policy, html), url) in answers.iter().zip(&urls) {
+        assert!(html.contains(&format!(" – {ORGANISATION_ESCAPED}</title>")), "{url}: the name after the title");
+        assert!(html.contains(&format!("<span class=\"brand-name\">{ORGANISATION_ESCAPED}</span>")), "{url}");
+        assert!(!html.contains("<script>alert(2)"), "{url}: the name is escaped");
+        assert!(html.contains(r#"<img src="https://cdn.example.org/ville/logo.png" alt="">"#), "{url}");
+        assert!(html.contains("<style>:root{--accent:#1d7a36}</style>"), "{url}: the accent style");
+        assert_eq!(directive(policy, "img-src"), ["'self'", "https://cdn.example.org"], "{url}: {policy}");
+        assert_eq!(directive(policy, "style-src"), style_hashes(html), "{url}: each style by its hash");
+        assert_eq!(style_hashes(html).len(), 2, "{url}: ours and the accent's");
+        assert!(!policy.contains("unsafe-inline"), "{url}: {policy}");
+    }
+    assert_eq!(head.headers()["content-security-policy"].to_str().unwrap(), answers[0].1, "HEAD has GET's policy");
+}
+
+async fn without_branding_the_pages_and_their_policy_have_nothing_of_it(db: &TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let meeting = create(&app).await;
+    let urls = [
+        meeting["user_page_url"].as_str().unwrap().to_owned(),
+        meeting["agent_page_url"].as_str().unwrap().to_owned(),
+        format!("{}page/user/0123456789abcdef0123456789abcdef/", meeting["url"].as_str().unwrap()),
+    ];
+    let name = "Consultation &lt;script&gt;alert(1)&lt;/script&gt;";
+    let titles = [name, name, "Lien introuvable"];
+
+    let mut answers = Vec::new();
+    for url in &urls {
+        answers.push(page_with_policy(&app, url).await);
+    }
+
+    for (((_, policy, html), url), title) in answers.iter().zip(&urls).zip(titles) {
+        assert!(html.contains(&format!("<title>{title}</title>")), "{url}: the title alone");
+        assert!(!html.contains("class=\"brand") && !html.contains("<img"), "{url}: no banner");
+        assert_eq!(directive(policy, "img-src"), ["'self'"], "{url}: {policy}");
+        assert_eq!(directive(policy, "style-src"), style_hashes(html), "{url}: {policy}");
+        assert_eq!(style_hashes(html).len(), 1, "{url}: our one style");
+        assert!(!policy.contains("unsafe-inline"), "{url}: {policy}");
+    }
+}
+
 crate::on_both_backends!(
+    branded_pages_show_the_organisation_and_let_in_exactly_its_logo_and_colour,
+    without_branding_the_pages_and_their_policy_have_nothing_of_it,
     the_user_page_waits_for_the_agent_in_the_reader_s_language,
     the_agent_page_offers_to_start_at_once,
     a_page_with_a_wrong_key_is_a_404_page,
