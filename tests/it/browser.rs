@@ -136,3 +136,59 @@ async fn the_pages_follow_the_meeting_in_a_real_browser(db: &TestDatabase) {
 }
 
 crate::on_both_backends!(the_pages_follow_the_meeting_in_a_real_browser);
+
+/// A logo of 40×20 pixels, served by its own loopback origin.
+const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#1d7a36"/></svg>"##;
+
+/// A server of `/logo.svg` on a port of its own (so an origin of its own).
+async fn logo_server() -> String {
+    let router = axum::Router::new().route(
+        "/logo.svg",
+        axum::routing::get(|| async { ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], LOGO) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    origin
+}
+
+/// Branding is the same on both backends: SQLite only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branded_page_wears_its_accent_and_shows_its_logo_and_no_other_image() {
+    let Some(driver) = start_driver("browser::a_branded_page_wears_its_accent_and_shows_its_logo_and_no_other_image")
+    else {
+        return;
+    };
+    let (logo_origin, other_origin) = (logo_server().await, logo_server().await);
+    let db = TestDatabase::sqlite();
+    let app = TestApp::spawn_configured(&db, spawn_simulator().await, |config| {
+        config.branding.name = Some("Ville de Sainte-Foy".to_owned());
+        config.branding.logo_url = Some(format!("{logo_origin}/logo.svg").parse().unwrap());
+        config.branding.accent_colour = Some("#1d7a36".to_owned());
+    })
+    .await;
+    let meeting = app.create(&json!({"name": "Entretien", "idempotent_id": "branded"})).await;
+    let agent = browser(&driver).await;
+
+    agent.goto(meeting["agent_page_url"].as_str().unwrap()).await.unwrap();
+    until(&agent, "document.querySelector('.brand img').complete", json!(true)).await;
+    let logo_width = agent.execute("return document.querySelector('.brand img').naturalWidth;", vec![]).await.unwrap();
+    let style = |id: &str, property: &str| format!("getComputedStyle(document.getElementById('{id}')).{property}");
+    let button = agent.execute(&format!("return {};", style("join", "backgroundColor")), vec![]).await.unwrap();
+    let border = agent.execute(&format!("return {};", style("status", "borderLeftColor")), vec![]).await.unwrap();
+    let title = agent.title().await.unwrap();
+    let other = format!(
+        "var img = document.createElement('img'); img.id = 'other'; img.src = '{other_origin}/logo.svg'; \
+         document.body.appendChild(img); return true;"
+    );
+    agent.execute(&other, vec![]).await.unwrap();
+    until(&agent, "document.getElementById('other').complete", json!(true)).await;
+    let other_width = agent.execute("return document.getElementById('other').naturalWidth;", vec![]).await.unwrap();
+
+    assert_eq!(logo_width, json!(40), "the logo's origin is let in");
+    assert_eq!(button, json!("rgb(29, 122, 54)"), "the join button wears the accent");
+    assert_eq!(border, json!("rgb(29, 122, 54)"), "so does the state's border");
+    assert_eq!(title, "Entretien – Ville de Sainte-Foy");
+    assert_eq!(other_width, json!(0), "an image of any other origin is refused");
+    let _ = agent.close().await;
+}
