@@ -84,6 +84,13 @@ async fn sighup_reloads_the_connectors_while_requests_in_flight_finish_and_cache
     let meeting: Value = create("visio", &format!("?apikey={OPS_KEY}"), "cached").await.unwrap().json().await.unwrap();
     let is_running = meeting["data"]["is_running_url"].as_str().unwrap().to_owned();
     let guid = meeting["data"]["guid"].as_str().unwrap().to_owned();
+    let user_page = meeting["data"]["user_page_url"].as_str().unwrap().to_owned();
+    let page = |url: String| async move {
+        let response = reqwest::get(url).await.unwrap();
+        let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        (policy, response.text().await.unwrap())
+    };
+    let (policy_before, page_before) = page(user_page.clone()).await;
     let checks_of_the_meeting = || {
         let calls = simulator.calls().into_iter().filter(|call| call.action == "isMeetingRunning");
         calls.filter(|call| call.param("meetingID") == Some(guid.as_str())).count()
@@ -100,6 +107,9 @@ async fn sighup_reloads_the_connectors_while_requests_in_flight_finish_and_cache
         .with_access(&[ACCESS_ANONYMOUS]);
     let mut after = before.clone().with_connector("fresh", fresh);
     after.connectors.remove("open");
+    after.branding.name = Some("Ville de Sainte-Foy".to_owned());
+    after.branding.logo_url = Some("https://cdn.example.org/logo.png".parse().unwrap());
+    after.branding.accent_colour = Some("#1d7a36".to_owned());
     scratch.write("bbb-connector.toml", &after.to_toml());
 
     hang_up(&served);
@@ -112,6 +122,7 @@ async fn sighup_reloads_the_connectors_while_requests_in_flight_finish_and_cache
     let fresh_status = status_becomes(&format!("{}/bbb/fresh/status/", served.base), 200).await;
     let removed: Value = reqwest::get(format!("{}/bbb/open/status/", served.base)).await.unwrap().json().await.unwrap();
     let polled = reqwest::get(&is_running).await.unwrap().status();
+    let (policy_after, page_after) = page(user_page).await;
     let checks_after = checks_of_the_meeting();
     let log = Arc::clone(&served.log);
     assert!(served.terminate().success());
@@ -124,6 +135,13 @@ async fn sighup_reloads_the_connectors_while_requests_in_flight_finish_and_cache
     assert_eq!(fresh_status, 200, "the added connector answers");
     assert_eq!(removed["err_class"], "not-found", "{removed}");
     assert_eq!(polled, 200);
+    assert!(!page_before.contains("Sainte-Foy") && !policy_before.contains("cdn.example.org"), "{policy_before}");
+    assert!(page_after.contains("Ville de Sainte-Foy</span>"), "the reloaded branding is on the page");
+    assert!(page_after.contains("<style>:root{--accent:#1d7a36}</style>"), "with its accent");
+    assert!(policy_after.contains("img-src 'self' https://cdn.example.org;"), "{policy_after}");
+    let style_sources = |policy: &str| policy.split("style-src ").nth(1).unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(style_sources(&policy_after).split(' ').count(), 2, "and the accent's hash: {policy_after}");
+    assert!(style_sources(&policy_after).starts_with(&style_sources(&policy_before)), "{policy_after}");
     assert_eq!(checks_before, 1, "BBB is asked once before the reload");
     assert_eq!(checks_after, checks_before, "the unchanged connector kept its is-running cache");
     let log = log.lock().unwrap().clone();
