@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -84,7 +84,7 @@ impl FromRequestParts<AppState> for LinkReader {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        Ok(Self { headers: parts.headers.clone(), look: axum::extract::FromRef::from_ref(state) })
+        Ok(Self { headers: parts.headers.clone(), look: FromRef::from_ref(state) })
     }
 }
 
