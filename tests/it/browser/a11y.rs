@@ -26,7 +26,7 @@ const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag2
 /// WCAG 1.4.10's reflow width (1280px at 400%), a phone (iPhone 12 to 15), a desktop.
 const SIZES: [(u32, u32); 3] = [(320, 640), (390, 844), (1280, 900)];
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lang {
     French,
     English,
@@ -251,8 +251,18 @@ async fn appointment(app: &TestApp, id: &str) -> Value {
 }
 
 async fn spawn_app(db: &TestDatabase) -> TestApp {
+    spawn_app_branded(db, false).await
+}
+
+/// With `branded`, the pages carry an organisation's name and accent colour, so that the banner
+/// and the accent are audited too.
+async fn spawn_app_branded(db: &TestDatabase, branded: bool) -> TestApp {
     TestApp::spawn_configured(db, spawn_simulator().await, |config| {
         config.connectors.values_mut().for_each(|connector| connector.is_running_cache_seconds = 1);
+        if branded {
+            config.branding.name = Some("Ville de Sainte-Foy".to_owned());
+            config.branding.accent_colour = Some("#6a1b9a".to_owned());
+        }
     })
     .await
 }
@@ -298,10 +308,11 @@ async fn the_landing_pages_pass_axe_in_every_state_in_both_languages_from_phone_
     let test = "browser::a11y::the_landing_pages_pass_axe_in_every_state_in_both_languages_from_phone_to_desktop";
     let Some((driver, axe)) = tools(test) else { return };
     let db = TestDatabase::sqlite();
-    let app = spawn_app(&db).await;
     let mut audit = Audit::new(axe);
 
     for lang in Lang::BOTH {
+        // The French pages branded, the English ones plain: both looks audited in one pass.
+        let app = spawn_app_branded(&db, lang == Lang::French).await;
         let client = session(&driver, lang).await;
         landing_pages(&app, &client, &mut audit, lang).await;
         let _ = client.close().await;
