@@ -3,6 +3,7 @@
 //! against the targets and writes it to target/bench-report.md. `... --bin bench -- scaling`
 //! measures three instances behind nginx instead (target/bench-scaling.md). `BENCH_ONLY=metrics`
 //! runs only the figure of the metrics' cost (warm is-running with and without), on SQLite.
+//! `... -- streams` holds 10,000 events streams on one instance (target/bench-streams.md).
 
 mod metrics_cost;
 mod report;
@@ -10,6 +11,8 @@ mod rows;
 mod scaling;
 mod service;
 mod slow;
+mod stream_clients;
+mod streams;
 mod wrk;
 
 use std::net::SocketAddr;
@@ -31,10 +34,19 @@ const POLL_RUN: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The streams' clients: this binary again, as a process of their own.
+    if let [mode, events_url, count] = args.as_slice() {
+        if mode == "stream-clients" {
+            return stream_clients::run(events_url, count.parse()?).await;
+        }
+    }
     wrk::ensure_installed()?;
     service::build_release_binary()?;
-    if std::env::args().nth(1).as_deref() == Some("scaling") {
-        return bench_scaling().await;
+    match args.first().map(String::as_str) {
+        Some("scaling") => return bench_scaling().await,
+        Some("streams") => return bench_streams().await,
+        _ => {}
     }
     if std::env::var("BENCH_ONLY").is_ok_and(|only| only == "metrics") {
         return metrics_cost_only().await;
@@ -75,6 +87,22 @@ async fn bench_scaling() -> anyhow::Result<()> {
     println!("{table}");
     std::fs::create_dir_all("target")?;
     std::fs::write("target/bench-scaling.md", &table)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn bench_streams() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("bbb-connector-bench-streams-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let simulator = Simulator::spawn(
+        SimulatorConfig { secret: SECRET.to_owned(), ..SimulatorConfig::default() },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await?;
+    let table = streams::run(&simulator, &dir, SECRET).await?;
+    println!("{table}");
+    std::fs::create_dir_all("target")?;
+    std::fs::write("target/bench-streams.md", &table)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -26,6 +26,12 @@ fn limits() -> Limits {
     }
 }
 
+/// The `[limits]` of the streams figure: `limits()`, with room for `streams` events streams, all
+/// from the one address of the bench's clients, beside wrk's connections.
+pub fn streams_limits(streams: u32) -> Limits {
+    Limits { max_connections: streams as usize + 1_000, event_streams_per_client: streams + 100, ..limits() }
+}
+
 /// The is-running cache of the service under bench.
 #[derive(Debug, Clone, Copy)]
 pub enum RunningCache {
@@ -43,6 +49,7 @@ fn bench_config(
     secret: &str,
     cache: RunningCache,
     metrics: bool,
+    limits: Limits,
 ) -> anyhow::Result<Config> {
     let mut connector = ConnectorConfig::new(bbb_url, secret)?.with_access(&["ops"]);
     if let RunningCache::Off = cache {
@@ -53,7 +60,7 @@ fn bench_config(
         database_url: database_url.to_owned(),
         database_max_connections: 16,
         secret_key: Some("bench-secret-key".into()),
-        limits: limits(),
+        limits,
         metrics,
         ..Config::default()
     };
@@ -88,8 +95,21 @@ impl Service {
         cache: RunningCache,
         metrics: bool,
     ) -> anyhow::Result<Self> {
+        Self::start_limited(dir, database_url, bbb_url, secret, cache, metrics, limits()).await
+    }
+
+    /// As `start_measured`, with `limits` in place of the bench's usual ones.
+    pub async fn start_limited(
+        dir: &Path,
+        database_url: &str,
+        bbb_url: &str,
+        secret: &str,
+        cache: RunningCache,
+        metrics: bool,
+        limits: Limits,
+    ) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let config = bench_config(port, database_url, bbb_url, secret, cache, metrics)?;
+        let config = bench_config(port, database_url, bbb_url, secret, cache, metrics, limits)?;
         let config_path = dir.join(format!("bench-{port}.toml"));
         std::fs::write(&config_path, config.to_toml())?;
         let child = Command::new(binary()?)
@@ -120,8 +140,17 @@ impl Service {
 
     /// Peak resident memory (VmHWM) of the service, in KiB.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        self.memory_kib("VmHWM:")
+    }
+
+    /// Resident memory now (VmRSS) of the service, in KiB.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        self.memory_kib("VmRSS:")
+    }
+
+    fn memory_kib(&self, field: &str) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let line = status.lines().find(|line| line.starts_with("VmHWM:")).context("no VmHWM")?;
+        let line = status.lines().find(|line| line.starts_with(field)).with_context(|| format!("no {field}"))?;
         Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
     }
 
