@@ -25,19 +25,20 @@ pub(super) async fn check_running(
     clock: Clock,
     guid: Guid,
 ) -> Result<CheckedState, RendezvousError> {
-    let started_at = clock.instant();
+    let (started_at, checked_at) = (clock.instant(), clock.now());
     let Some(meeting) = store.find_meeting(guid).await?.filter(|meeting| meeting.slug == connector.slug) else {
-        return Ok(CheckedState { state: RunningState::Unknown, started_at });
+        return Ok(CheckedState { state: RunningState::Unknown, started_at, checked_at });
     };
     if meeting.join_followed_at.is_none() {
-        return Ok(CheckedState { state: RunningState::Known { running: false, stale: false }, started_at });
+        let state = RunningState::Known { running: false, stale: false };
+        return Ok(CheckedState { state, started_at, checked_at });
     }
     let claimed_at = store::truncate_to_micros(clock.now());
     let cutoff = claimed_at - period_of(&connector);
     match store.claim_running_check(guid, claimed_at, cutoff).await? {
         Claim::Claimed => ask(&store, &connector, &clock, &meeting, claimed_at).await,
         Claim::Taken(Some(stored)) => taken(&store, &connector, &clock, guid, stored).await,
-        Claim::Taken(None) => Ok(CheckedState { state: RunningState::Unknown, started_at }),
+        Claim::Taken(None) => Ok(CheckedState { state: RunningState::Unknown, started_at, checked_at }),
     }
 }
 
@@ -63,7 +64,14 @@ async fn ask(
     };
     store.record_running_check(guid, claimed_at, checked_at, running).await?;
     let state = RunningState::Known { running: running.unwrap_or(meeting.running), stale: running.is_none() };
-    Ok(CheckedState { state, started_at: instant_of(clock, checked_at) })
+    Ok(checked_state(clock, state, checked_at))
+}
+
+/// `state` as checked `at` (on this clock or another instance's; a time ahead of this clock
+/// counts as now).
+fn checked_state(clock: &Clock, state: RunningState, at: DateTime<Utc>) -> CheckedState {
+    let checked_at = at.min(clock.now());
+    CheckedState { state, started_at: instant_of(clock, checked_at), checked_at }
 }
 
 /// One `isMeetingRunning`; None when BBB could not be asked.
@@ -99,12 +107,11 @@ async fn taken(
         tokio::time::sleep(IN_FLIGHT_POLL).await;
         match store.stored_running_check(guid).await? {
             Some(again) => stored = again,
-            None => return Ok(CheckedState { state: RunningState::Unknown, started_at: clock.instant() }),
+            None => return Ok(checked_state(clock, RunningState::Unknown, clock.now())),
         }
     }
     let state = RunningState::Known { running: stored.running, stale: stored.outcome != CheckOutcome::Answered };
-    let started_at = stored.checked_at.map_or_else(|| clock.instant(), |at| instant_of(clock, at));
-    Ok(CheckedState { state, started_at })
+    Ok(checked_state(clock, state, stored.checked_at.unwrap_or_else(|| clock.now())))
 }
 
 /// The instant of `clock` that was `at` on its wall clock; a time ahead of it (another

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use moka::future::Cache;
 use secrecy::SecretString;
 
@@ -39,11 +40,14 @@ pub enum RunningState {
     Known { running: bool, stale: bool },
 }
 
-/// A running state and when the check that gave it started.
+/// A running state and when the check that gave it started, on both clocks: the instant for
+/// its freshness, the wall-clock time the streams show (read once, so that every answer of one
+/// check shows the same time and an answer from the cache is never news).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct CheckedState {
     pub state: RunningState,
     pub started_at: Instant,
+    pub checked_at: DateTime<Utc>,
 }
 
 impl CheckedState {

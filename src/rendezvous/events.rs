@@ -331,6 +331,12 @@ impl StateWatch {
         }
     }
 
+    /// Whether a state was sent since this stream last looked.
+    #[cfg(test)]
+    pub fn has_news(&self) -> bool {
+        self.receiver.has_changed().unwrap_or(false)
+    }
+
     /// Whether this stream is a user page's.
     pub fn is_user_page(&self) -> bool {
         self.lease.user_page

@@ -334,10 +334,7 @@ impl Rendezvous {
     fn observe(&self, guid: Guid, checked: CheckedState) {
         let RunningState::Known { running, stale } = checked.state else { return };
         let Some(channel) = self.hub.existing(guid) else { return };
-        let now = self.clock.now();
-        let age = self.clock.instant().saturating_duration_since(checked.started_at);
-        let checked_at =
-            chrono::Duration::from_std(age).ok().and_then(|age| now.checked_sub_signed(age)).unwrap_or(now);
+        let (now, checked_at) = (self.clock.now(), checked.checked_at);
         if running && !stale {
             self.hub.note_said_ended(guid, true);
         }

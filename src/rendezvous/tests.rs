@@ -501,6 +501,27 @@ async fn an_is_running_answer_is_reused_for_one_period_then_asked_again() {
 }
 
 #[tokio::test]
+async fn warm_is_running_answers_send_the_streams_nothing_new() {
+    let f = fixture().await;
+    let guid = joined_rendezvous(&f, "streams").await;
+    let Fixture { service, connector, simulator, .. } = f;
+    let service = Arc::new(service);
+    service.running_state(&connector, guid).await.unwrap();
+    let meeting = service.find(&connector, guid).await.unwrap();
+    let mut stream = service.watch(&connector, &meeting, false);
+    service.running_state(&connector, guid).await.unwrap();
+    let seen = stream.changed().await.unwrap();
+    assert!(seen.state.checked_at.is_some(), "the stream learns when the state was checked");
+
+    for _ in 0..10 {
+        service.running_state(&connector, guid).await.unwrap();
+    }
+
+    assert!(!stream.has_news(), "answers from the cache are no new check: nothing to send to every stream");
+    assert_eq!(simulator.call_count("isMeetingRunning"), 1);
+}
+
+#[tokio::test]
 async fn concurrent_misses_share_one_bbb_call() {
     let f = Arc::new(fixture().await);
     let guid = joined_rendezvous(&f, "6").await;
