@@ -116,9 +116,12 @@ pub enum ApiError {
     AccessDenied(String),
     #[error("{0}")]
     NotFound(String),
-    /// A join or page link that leads nowhere: unknown rendezvous or wrong key.
+    /// A join or page link that leads nowhere: unknown connector or rendezvous, or wrong key.
     #[error("no such rendezvous or wrong key")]
     UnknownLink,
+    /// A callback whose token (end) or signature (recording ready) is not the service's.
+    #[error("access denied: invalid callback token")]
+    ForgedCallback,
     /// The service's sentence, said once by `RendezvousError`.
     #[error("{0}")]
     IdempotencyConflict(String),
@@ -143,7 +146,7 @@ impl From<RendezvousError> for ApiError {
         match error {
             RendezvousError::NotFound => Self::NotFound(error.to_string()),
             RendezvousError::IdempotencyConflict => Self::IdempotencyConflict(error.to_string()),
-            RendezvousError::InvalidToken => Self::AccessDenied(error.to_string()),
+            RendezvousError::InvalidToken => Self::ForgedCallback,
             RendezvousError::InvalidNotification(message) => Self::InvalidPayload(message),
             RendezvousError::Bbb(error) => Self::Bbb(error),
             RendezvousError::Store(error) => Self::Store(error),
@@ -155,7 +158,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidPayload(_) => StatusCode::BAD_REQUEST,
-            Self::AccessDenied(_) => StatusCode::FORBIDDEN,
+            Self::AccessDenied(_) | Self::ForgedCallback => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::UnknownLink => StatusCode::NOT_FOUND,
             Self::IdempotencyConflict(_) => StatusCode::OK,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -180,7 +183,7 @@ impl ApiError {
     fn class(&self) -> ErrClass {
         match self {
             Self::InvalidPayload(_) => ErrClass::InvalidPayload,
-            Self::AccessDenied(_) => ErrClass::AccessDenied,
+            Self::AccessDenied(_) | Self::ForgedCallback => ErrClass::AccessDenied,
             Self::NotFound(_) | Self::UnknownLink => ErrClass::NotFound,
             Self::IdempotencyConflict(_) => ErrClass::IdempotencyConflict,
             Self::PayloadTooLarge => ErrClass::PayloadTooLarge,
@@ -221,7 +224,7 @@ impl ApiError {
     /// What the request line logs of this error: its class, its cause and whose fault it is.
     pub fn report(&self) -> ErrorReport {
         let fault = match self {
-            Self::RateLimited { .. } | Self::UnknownLink => Fault::Flood,
+            Self::RateLimited { .. } | Self::UnknownLink | Self::ForgedCallback => Fault::Flood,
             Self::Bbb(error) if error.is_configuration_error() => Fault::Configuration,
             Self::Bbb(_) => Fault::Service,
             _ if self.status().is_server_error() => Fault::Service,
@@ -257,8 +260,8 @@ impl IntoResponse for ApiError {
 pub enum Fault {
     /// The caller's (4xx, a conflict): WARN.
     Caller,
-    /// A refusal that floods repeat (rate limit, link leading nowhere, unknown path): WARN once
-    /// a minute per client address, DEBUG otherwise.
+    /// A refusal that floods repeat (rate limit, link leading nowhere, forged callback, unknown
+    /// path): WARN once a minute per client address, DEBUG otherwise.
     Flood,
     /// Ours or BBB's (5xx, any BBB failure): ERROR.
     Service,

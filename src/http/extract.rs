@@ -199,7 +199,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let MeetingPath { connector, guid } = MeetingPath::from_request_parts(parts, state).await?;
+        // An unknown connector or rendezvous is a link leading nowhere, as a wrong key is: never
+        // told apart, and logged as the flood it can be.
+        let MeetingPath { connector, guid } =
+            MeetingPath::from_request_parts(parts, state).await.map_err(|error| match error {
+                ApiError::NotFound(_) => ApiError::UnknownLink,
+                other => other,
+            })?;
         let params = path_params(parts).await?;
         let not_found = |_| ApiError::UnknownLink;
         let role: JoinRole = param(&params, "role").parse().map_err(not_found)?;

@@ -1,5 +1,6 @@
 //! The command line, run as a user would: the binary in a scratch directory.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -628,26 +629,64 @@ async fn a_checksum_refusal_is_logged_once_as_a_configuration_error() {
     assert!(!log.contains("wrong-secret"), "{log}");
 }
 
-#[tokio::test]
-async fn a_flood_of_unknown_links_logs_one_warning() {
+/// The statuses of 100 requests made by `request` (given the served base URL) and the log's
+/// refusal lines, once the process has ended.
+async fn flood(request: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder) -> (BTreeSet<u16>, String) {
     let scratch = Scratch::new();
     let simulator = crate::helpers::spawn_simulator().await;
     let (served, _) = serve_on(&scratch, &simulator, "");
     let http = reqwest::Client::new();
-
-    let mut statuses = std::collections::BTreeSet::new();
+    let mut statuses = BTreeSet::new();
     for _ in 0..100 {
-        let guid = uuid::Uuid::new_v4().simple();
-        let link = format!("{}/bbb/open/meeting/{guid}/join/user/{}/", served.base, "0123456789abcdef0123456789abcdef");
-        statuses.insert(http.get(link).send().await.unwrap().status().as_u16());
+        statuses.insert(request(&http, &served.base).send().await.unwrap().status().as_u16());
     }
     let log = Arc::clone(&served.log);
     assert!(served.terminate().success());
-
     let log = log.lock().unwrap().clone();
-    assert_eq!(statuses, [404, 429].into(), "unknown, then over the rate limit");
-    let refused = lines_with(&log, &["request refused"]);
+    (statuses, log)
+}
+
+fn assert_one_warning_a_minute(log: &str) {
+    let refused = lines_with(log, &["request refused"]);
     assert_eq!(refused.len(), 1, "one line a minute per client at the default level:\n{log}");
     assert!(refused[0].contains(" WARN ") && refused[0].contains("client=127.0.0.1"), "{log}");
     assert!(!log.contains("DEBUG"), "{log}");
+}
+
+const SOME_KEY: &str = "0123456789abcdef0123456789abcdef";
+
+#[tokio::test]
+async fn a_flood_of_unknown_links_logs_one_warning() {
+    let (statuses, log) = flood(|http, base| {
+        let guid = uuid::Uuid::new_v4().simple();
+        http.get(format!("{base}/bbb/open/meeting/{guid}/join/user/{SOME_KEY}/"))
+    })
+    .await;
+
+    assert_eq!(statuses, [404, 429].into(), "unknown, then over the rate limit");
+    assert_one_warning_a_minute(&log);
+}
+
+#[tokio::test]
+async fn a_flood_of_links_to_unknown_connectors_logs_one_warning() {
+    let (statuses, log) = flood(|http, base| {
+        let (slug, guid) = (uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        http.get(format!("{base}/bbb/{slug}/meeting/{guid}/join/agent/{SOME_KEY}/"))
+    })
+    .await;
+
+    assert_eq!(statuses, [404].into());
+    assert_one_warning_a_minute(&log);
+}
+
+#[tokio::test]
+async fn a_flood_of_forged_callbacks_logs_one_warning() {
+    let (statuses, log) = flood(|http, base| {
+        let guid = uuid::Uuid::new_v4().simple();
+        http.get(format!("{base}/bbb/open/meeting/{guid}/callback/end/{SOME_KEY}{SOME_KEY}/"))
+    })
+    .await;
+
+    assert_eq!(statuses, [403].into(), "callbacks are not rate limited (DESIGN §7)");
+    assert_one_warning_a_minute(&log);
 }
