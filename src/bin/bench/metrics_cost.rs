@@ -35,8 +35,8 @@ impl MetricsCost {
         spread(&self.with).0 / spread(&self.without).0
     }
 
-    /// The cost is no worse than the spread: the median with metrics is not below the slowest
-    /// turn without.
+    /// The cost is no worse than the spread: the median of the turns `with` (metrics, or open
+    /// streams in `bench -- streams`) is not below the slowest turn without.
     pub fn within_spread(&self) -> bool {
         spread(&self.with).0 >= spread(&self.without).1
     }

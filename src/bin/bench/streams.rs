@@ -13,6 +13,7 @@ use bbb_connector::simulator::Simulator;
 use bbb_connector::testing::{Backend, TestDatabase};
 
 use crate::metrics_cost::MetricsCost;
+use crate::report::verdict;
 use crate::service::{streams_limits, RunningCache, Service};
 use crate::stream_clients::ENDED_WITHIN;
 use crate::wrk::{self, Load};
@@ -191,31 +192,12 @@ async fn wait_streams_closed(service: &Service) -> anyhow::Result<()> {
     bail!("the service still counts open streams {} s after they closed", CLOSED_WITHIN.as_secs())
 }
 
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "MISSED"
-    }
-}
-
 fn render(figures: &Figures) -> String {
     let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / MIB);
     let per_stream = (figures.rss_open_kib.saturating_sub(figures.rss_before_kib)) as f64 / f64::from(STREAMS);
     let ended = &figures.ended;
     let ms = |duration: Duration| format!("{:.1} ms", duration.as_secs_f64() * 1000.0);
     let running = &figures.running;
-    let without_min = running.without.iter().copied().fold(f64::INFINITY, f64::min);
-    let with_median = {
-        let mut sorted = running.with.clone();
-        sorted.sort_by(f64::total_cmp);
-        let middle = sorted.len() / 2;
-        if sorted.len() % 2 == 0 && middle > 0 {
-            (sorted[middle - 1] + sorted[middle]) / 2.0
-        } else {
-            sorted.get(middle).copied().unwrap_or_default()
-        }
-    };
     let rows = [
         format!(
             "| streams open, each with its first `state` | {STREAMS} (opened in {:.1} s) | {STREAMS} | {} |",
@@ -253,7 +235,7 @@ fn render(figures: &Figures) -> String {
             MetricsCost::summary(&running.with),
             MetricsCost::summary(&running.without),
             running.ratio(),
-            verdict(with_median >= without_min)
+            verdict(running.within_spread())
         ),
     ];
     format!(
