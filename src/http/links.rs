@@ -18,27 +18,23 @@ use super::extract::JoinPath;
 use super::guards::{Guards, UnknownLink};
 use super::page::{error_page, with_page_headers};
 use super::page_look::PageLook;
-use super::state::AppState;
-use crate::config::Config;
+use super::state::{AppState, Settings};
 use crate::domain::Meeting;
 use crate::rendezvous::{Rendezvous, RendezvousError};
 
 /// Without `public_url`, a Host outside `allowed_hosts` is refused on every `/bbb/` endpoint,
 /// as Django's ALLOWED_HOSTS does: the URLs handed out are built from it.
-pub async fn check_host(
-    State(config): State<Arc<Config>>,
-    State(look): State<Arc<PageLook>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn check_host(State(settings): State<Arc<Settings>>, request: Request, next: Next) -> Response {
+    // One read of the settings in force: the look is wanted only for a refusal.
+    let config = &settings.config;
     // With any Host allowed there is nothing to check here (is-running is polled hard): the
     // endpoints that build URLs from the Host still refuse one that is not a bare host.
     if !config.trusts_any_host() && config.public_url.is_none() {
         let (mut parts, body) = request.into_parts();
-        match request_origin(&parts, &config) {
+        match request_origin(&parts, config) {
             // Kept for `PublicBase`, so that the origin is worked out once per request.
             Ok(origin) => parts.extensions.insert(CheckedOrigin(origin)),
-            Err(error) => return error_answer(error, &parts.headers, &look),
+            Err(error) => return error_answer(error, &parts.headers, settings.look()),
         };
         return next.run(Request::from_parts(parts, body)).await;
     }

@@ -21,7 +21,8 @@ pub struct AppState {
     pub rendezvous: Arc<Rendezvous>,
     /// The rate limits and the negative cache of the open endpoints.
     pub guards: Arc<Guards>,
-    /// Read through the `Arc<Config>`, `Arc<Connectors>` and `Arc<PageLook>` extractions below.
+    /// Read through the `Arc<Config>`, `Arc<Connectors>`, `Arc<PageLook>` and `Arc<Settings>`
+    /// extractions below.
     #[from_ref(skip)]
     pub settings: Arc<ArcSwap<Settings>>,
 }
@@ -38,6 +39,10 @@ impl Settings {
     pub fn new(config: Config, connectors: Arc<Connectors>) -> Self {
         let look = Arc::new(PageLook::of(&config.branding));
         Self { config: Arc::new(config), connectors, look }
+    }
+
+    pub fn look(&self) -> &PageLook {
+        &self.look
     }
 }
 
@@ -62,6 +67,13 @@ impl FromRef<AppState> for Arc<Config> {
 impl FromRef<AppState> for Arc<PageLook> {
     fn from_ref(state: &AppState) -> Self {
         Arc::clone(&state.settings.load().look)
+    }
+}
+
+/// All the settings in force at once, for a handler that needs several of them.
+impl FromRef<AppState> for Arc<Settings> {
+    fn from_ref(state: &AppState) -> Self {
+        state.settings.load_full()
     }
 }
 
